@@ -1,0 +1,3 @@
+"""Hookline: signed webhook fan-out and live feed for reseller networks."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Authentication: admin token, reseller API keys (`hk_`), organisation ingest keys (`ik_`)."""

@@ -1,0 +1,1 @@
+"""Database machinery: declarative base, engine, request sessions, tenancy scoping."""

@@ -1,0 +1,1 @@
+"""Deliveries: the delivery log, attempt detail and manual retry."""

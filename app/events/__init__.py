@@ -1,0 +1,1 @@
+"""Events: the catalogue of types, ingest, and the event history."""

@@ -1,0 +1,107 @@
+"""`create_app(settings)`: the ASGI app. Its lifespan owns the engine, the outbound HTTP
+session, the dispatcher and the live feed, so tests build their own app from their own
+`Settings` and production has exactly one place where things start and stop.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import swagger_ui
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from app import __version__
+from app.api import api_router
+from app.config import Settings
+from app.db.engine import create_engine, create_sessionmaker
+from app.errors import NotFound, install_error_handlers
+from app.kit.signals import Signals
+from app.ops.health import router as health_router
+
+FRONTEND_DIST = Path(__file__).resolve().parents[1] / "frontend" / "dist"
+SWAGGER_STATIC = Path(swagger_ui.__file__).parent / "static"
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    engine = create_engine(settings)
+    app.state.engine = engine
+    app.state.sessionmaker = create_sessionmaker(engine)
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(engine.dispose)
+        for component in app.state.components:
+            await stack.enter_async_context(component(app))
+        yield
+
+
+def create_app(settings: Settings | None = None, *, components: tuple[Any, ...] = ()) -> FastAPI:
+    """Build the API. `components` are async context managers `(app) -> ...` started in order
+    by the lifespan (dispatcher, live feed); `create_asgi` passes the production set."""
+    settings = settings or Settings()
+    app = FastAPI(
+        title="Hookline",
+        version=__version__,
+        description="Signed webhook fan-out and live event feed for reseller networks.",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.signals = Signals()
+    app.state.components = components
+    install_error_handlers(app)
+    app.include_router(api_router)
+    app.include_router(health_router)
+    _mount_docs(app)
+    _mount_dashboard(app)
+    return app
+
+
+def _mount_docs(app: FastAPI) -> None:
+    """The explorer with its assets served from the package: works with no internet."""
+    app.mount("/docs/assets", StaticFiles(directory=SWAGGER_STATIC), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Hookline API",
+            swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs/assets/swagger-ui.css",
+            swagger_favicon_url="/docs/assets/favicon-32x32.png",
+        )
+
+
+def _mount_dashboard(app: FastAPI) -> None:
+    """The built SPA at `/`, with index.html for client-side routes."""
+    assets = FRONTEND_DIST / "assets"
+    if assets.is_dir():
+        app.mount("/assets", StaticFiles(directory=assets), name="dashboard-assets")
+
+    @app.get("/", include_in_schema=False)
+    @app.get("/{path:path}", include_in_schema=False)
+    async def dashboard(request: Request, path: str = "") -> Response:
+        if path.startswith(("v1/", "socket.io", "docs", "metrics")):
+            raise NotFound("Not found")
+        candidate = (FRONTEND_DIST / path).resolve()
+        if path and candidate.is_file() and FRONTEND_DIST.resolve() in candidate.parents:
+            return FileResponse(candidate)
+        index = FRONTEND_DIST / "index.html"
+        if index.is_file():
+            return FileResponse(index, headers={"Cache-Control": "no-cache"})
+        del request
+        return HTMLResponse(
+            "<!doctype html><title>Hookline</title><h1>Hookline</h1>"
+            "<p>The dashboard is not built: run <code>make frontend</code>. "
+            'The API explorer is at <a href="/docs">/docs</a>.</p>'
+        )
+
+
+def create_asgi(settings: Settings) -> Any:
+    """The production ASGI app: the API plus the dispatcher and the live feed."""
+    return create_app(settings)

@@ -1,0 +1,21 @@
+"""Every ORM table; Alembic reads `Base.metadata` from here."""
+
+from app.db.base import Base
+from app.models.api_key import ApiKey
+from app.models.attempt import DeliveryAttempt
+from app.models.delivery import Delivery
+from app.models.event import Event
+from app.models.organisation import Organisation
+from app.models.reseller import Reseller
+from app.models.webhook import Webhook
+
+__all__ = [
+    "ApiKey",
+    "Base",
+    "Delivery",
+    "DeliveryAttempt",
+    "Event",
+    "Organisation",
+    "Reseller",
+    "Webhook",
+]

@@ -1,0 +1,31 @@
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db.base import Base, UTCDateTime, id_column
+from app.kit.ids import ID_LENGTH
+from app.kit.time import utc_now
+
+RESPONSE_EXCERPT_BYTES = 4096
+
+
+class DeliveryAttempt(Base):
+    """One POST (or refusal to connect) for a delivery; pruned after the retention period."""
+
+    __tablename__ = "delivery_attempts"
+    __table_args__ = (
+        Index("ix_delivery_attempts_delivery_id_id", "delivery_id", "id"),
+        Index("ix_delivery_attempts_attempted_at", "attempted_at"),
+    )
+
+    id: Mapped[str] = id_column("att")
+    delivery_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("deliveries.id", ondelete="CASCADE"), nullable=False
+    )
+    attempt_number: Mapped[int] = mapped_column(Integer, nullable=False)
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utc_now)
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    latency_ms: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    response_body: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)

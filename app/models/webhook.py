@@ -1,0 +1,37 @@
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db.base import Base, UTCDateTime, created_at_column, id_column
+from app.kit.ids import ID_LENGTH
+from app.kit.time import utc_now
+
+
+class Webhook(Base):
+    """An endpoint of a reseller. Deletion is soft so the delivery log keeps its rows."""
+
+    __tablename__ = "webhooks"
+    __table_args__ = (Index("ix_webhooks_reseller_id_id", "reseller_id", "id"),)
+
+    id: Mapped[str] = id_column("whk")
+    reseller_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("resellers.id", ondelete="CASCADE"), nullable=False
+    )
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    url: Mapped[str] = mapped_column(String(2048), nullable=False)
+    events: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+    secret: Mapped[str] = mapped_column(String(128), nullable=False)
+    enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    disabled_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), nullable=False, default=utc_now, onupdate=utc_now
+    )
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    def __repr__(self) -> str:  # never the secret
+        return f"Webhook(id={self.id!r}, url={self.url!r})"

@@ -1,0 +1,1 @@
+"""Organisations: a reseller's child organisations, each with an ingest key."""

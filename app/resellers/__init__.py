@@ -1,0 +1,1 @@
+"""Resellers: the tenants, created by the operator through the admin API."""

@@ -1,0 +1,36 @@
+from datetime import datetime
+
+from pydantic import Field, field_validator
+
+from app.kit.schema import InputSchema, Schema
+
+
+def trimmed_name(value: str) -> str:
+    """Names are trimmed, then must hold 1 to 100 characters."""
+    value = value.strip()
+    if not value:
+        raise ValueError("Name must not be empty")
+    if len(value) > 100:
+        raise ValueError("Name must be at most 100 characters")
+    return value
+
+
+class NameIn(InputSchema):
+    name: str = Field(max_length=1000)
+
+    _trim = field_validator("name")(trimmed_name)
+
+
+class ResellerOut(Schema):
+    id: str
+    name: str
+    created_at: datetime
+
+
+class ResellerCreated(ResellerOut):
+    api_key: str
+
+
+class MeOut(Schema):
+    id: str
+    name: str

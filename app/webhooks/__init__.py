@@ -1,0 +1,1 @@
+"""Webhooks: endpoints, their secrets, and simulations."""

@@ -1,0 +1,107 @@
+from fastapi import APIRouter, Response
+
+from app.auth.deps import ResellerAuth
+from app.db.session import SessionDep
+from app.kit.pagination import Page
+from app.kit.params import DEFAULT_PAGE, CursorParam, LimitParam
+from app.kit.state import SettingsDep, SignalsDep
+from app.models import Webhook
+from app.webhooks import service
+from app.webhooks.schemas import (
+    RotatedSecretOut,
+    SecretOut,
+    WebhookCreated,
+    WebhookIn,
+    WebhookOut,
+    WebhookPatch,
+    mask_secret,
+)
+
+router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+
+
+def webhook_out(webhook: Webhook) -> WebhookOut:
+    return WebhookOut.model_validate(
+        {**_columns(webhook), "secret_masked": mask_secret(webhook.secret)}
+    )
+
+
+def _columns(webhook: Webhook) -> dict[str, object]:
+    names = ("id", "name", "url", "events", "enabled", "disabled_reason", "disabled_at")
+    return {name: getattr(webhook, name) for name in (*names, "created_at", "updated_at")}
+
+
+@router.post("", status_code=201, response_model=WebhookCreated)
+async def create_webhook(
+    body: WebhookIn,
+    principal: ResellerAuth,
+    session: SessionDep,
+    settings: SettingsDep,
+    signals: SignalsDep,
+) -> WebhookCreated:
+    """Create a webhook; the response carries its secret."""
+    webhook = await service.create_webhook(session, settings, signals, principal.reseller_id, body)
+    return WebhookCreated.model_validate(
+        {**webhook_out(webhook).model_dump(), "secret": webhook.secret}
+    )
+
+
+@router.get("", response_model=Page[WebhookOut])
+async def list_webhooks(
+    principal: ResellerAuth,
+    session: SessionDep,
+    limit: LimitParam = DEFAULT_PAGE,
+    cursor: CursorParam = None,
+) -> Page[WebhookOut]:
+    """List webhook cards, newest first."""
+    rows, next_cursor = await service.list_webhooks(
+        session, principal.reseller_id, limit=limit, cursor=cursor
+    )
+    return Page[WebhookOut](data=[webhook_out(w) for w in rows], next_cursor=next_cursor)
+
+
+@router.get("/{webhook_id}", response_model=WebhookOut)
+async def get_webhook(webhook_id: str, principal: ResellerAuth, session: SessionDep) -> WebhookOut:
+    """Read one webhook."""
+    return webhook_out(await service.get_webhook(session, principal.reseller_id, webhook_id))
+
+
+@router.patch("/{webhook_id}", response_model=WebhookOut)
+async def update_webhook(
+    webhook_id: str,
+    body: WebhookPatch,
+    principal: ResellerAuth,
+    session: SessionDep,
+    settings: SettingsDep,
+    signals: SignalsDep,
+) -> WebhookOut:
+    """Update name, URL, events or enabled state (enabling clears an auto-disable)."""
+    webhook = await service.update_webhook(
+        session, settings, signals, principal.reseller_id, webhook_id, body
+    )
+    return webhook_out(webhook)
+
+
+@router.delete("/{webhook_id}", status_code=204, response_class=Response)
+async def delete_webhook(
+    webhook_id: str, principal: ResellerAuth, session: SessionDep, signals: SignalsDep
+) -> Response:
+    """Delete a webhook permanently; its pending deliveries are cancelled."""
+    await service.delete_webhook(session, signals, principal.reseller_id, webhook_id)
+    return Response(status_code=204)
+
+
+@router.get("/{webhook_id}/secret", response_model=SecretOut)
+async def reveal_secret(webhook_id: str, principal: ResellerAuth, session: SessionDep) -> SecretOut:
+    """The full signing secret (the dashboard's copy button)."""
+    webhook = await service.get_webhook(session, principal.reseller_id, webhook_id)
+    return SecretOut(secret=webhook.secret)
+
+
+@router.post("/{webhook_id}/secret/rotate", response_model=RotatedSecretOut)
+async def rotate_secret(
+    webhook_id: str, principal: ResellerAuth, session: SessionDep
+) -> RotatedSecretOut:
+    """Replace the signing secret; the new one is returned once here."""
+    webhook = await service.rotate_secret(session, principal.reseller_id, webhook_id)
+    return RotatedSecretOut(secret=webhook.secret, secret_masked=mask_secret(webhook.secret))

@@ -1,0 +1,76 @@
+from datetime import datetime
+
+from pydantic import Field, field_validator
+
+from app.events.catalogue import CATALOGUE
+from app.kit.schema import InputSchema, Schema
+from app.resellers.schemas import trimmed_name
+
+MASK = "•" * 24
+
+
+def mask_secret(secret: str) -> str:
+    return secret[:8] + MASK
+
+
+def valid_event_list(value: list[str]) -> list[str]:
+    if not value:
+        raise ValueError("Choose at least one event type")
+    unknown = [event for event in value if event not in CATALOGUE]
+    if unknown:
+        raise ValueError(f"Unknown event type: {unknown[0][:100]}")
+    if len(set(value)) != len(value):
+        raise ValueError("Event types must be unique")
+    return value
+
+
+class WebhookIn(InputSchema):
+    name: str = Field(max_length=1000)
+    url: str = Field(max_length=10_000)
+    events: list[str] = Field(max_length=10)
+
+    _name = field_validator("name")(trimmed_name)
+    _events = field_validator("events")(valid_event_list)
+
+
+class WebhookPatch(InputSchema):
+    name: str | None = Field(default=None, max_length=1000)
+    url: str | None = Field(default=None, max_length=10_000)
+    events: list[str] | None = Field(default=None, max_length=10)
+    enabled: bool | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        return None if value is None else trimmed_name(value)
+
+    @field_validator("events")
+    @classmethod
+    def _events(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else valid_event_list(value)
+
+
+class WebhookOut(Schema):
+    id: str
+    name: str
+    url: str
+    events: list[str]
+    secret_masked: str
+    enabled: bool
+    disabled_reason: str | None
+    disabled_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class WebhookCreated(WebhookOut):
+    secret: str
+
+
+class SecretOut(Schema):
+    secret: str
+
+
+class RotatedSecretOut(Schema):
+    secret: str
+    secret_masked: str
