@@ -21,6 +21,7 @@ from app.db.engine import create_engine, create_sessionmaker
 from app.errors import NotFound, install_error_handlers
 from app.kit.signals import Signals
 from app.ops.health import router as health_router
+from app.ops.metrics import router as metrics_router
 
 FRONTEND_DIST = Path(__file__).resolve().parents[1] / "frontend" / "dist"
 SWAGGER_STATIC = Path(swagger_ui.__file__).parent / "static"
@@ -39,9 +40,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
 
 
-def create_app(settings: Settings | None = None, *, components: tuple[Any, ...] = ()) -> FastAPI:
-    """Build the API. `components` are async context managers `(app) -> ...` started in order
-    by the lifespan (dispatcher, live feed); `create_asgi` passes the production set."""
+def _components(settings: Settings) -> list[Any]:
+    """Async context managers `(app) -> ...` the lifespan enters in order and leaves in reverse.
+
+    The live feed registers its signal listeners; the dispatcher owns the outbound HTTP
+    session and its loop (only when `HOOKLINE_DISPATCHER=on`).
+    """
+    components: list[Any] = []
+    return components
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the API with everything the lifespan starts (see `_components`)."""
     settings = settings or Settings()
     app = FastAPI(
         title="Hookline",
@@ -53,10 +63,11 @@ def create_app(settings: Settings | None = None, *, components: tuple[Any, ...] 
     )
     app.state.settings = settings
     app.state.signals = Signals()
-    app.state.components = components
+    app.state.components = _components(settings)
     install_error_handlers(app)
     app.include_router(api_router)
     app.include_router(health_router)
+    app.include_router(metrics_router)
     _mount_docs(app)
     _mount_dashboard(app)
     return app
