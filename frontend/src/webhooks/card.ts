@@ -1,0 +1,118 @@
+/** One webhook card: name, URL, event badges, masked secret with copy, created date, actions. */
+import type { Webhook } from "../api";
+import { href } from "../router";
+import { eventBadge } from "../ui/badges";
+import { copyButton } from "../ui/clipboard";
+import { h } from "../ui/dom";
+import { icon } from "../ui/icons";
+import { formatDate } from "../ui/time";
+
+export interface CardActions {
+  onEdit(webhook: Webhook): void;
+  onDelete(webhook: Webhook): void;
+  onReenable(webhook: Webhook): void;
+  fetchSecret(webhook: Webhook): Promise<string>;
+}
+
+function iconButton(name: "edit" | "trash", label: string, testid: string, onClick: () => void): HTMLElement {
+  const btn = h("button", {
+    class: `icon-btn${name === "trash" ? " icon-btn-danger" : ""}`,
+    testid,
+    attrs: { type: "button", "aria-label": label, title: label },
+    on: { click: onClick },
+  });
+  btn.appendChild(icon(name));
+  return btn;
+}
+
+export function webhookCard(w: Webhook, actions: CardActions): HTMLElement {
+  const disabled = !w.enabled;
+  const disabledBlock = disabled
+    ? h(
+        "div",
+        { class: "disabled-note", testid: "webhook-disabled", attrs: { role: "note" } },
+        h(
+          "div",
+          {},
+          h("strong", { text: "Disabled" }),
+          h("span", { testid: "webhook-disabled-reason", text: w.disabledReason ?? "This endpoint is disabled." }),
+        ),
+        h("button", {
+          class: "btn btn-sm",
+          testid: "reenable-button",
+          attrs: { type: "button", "aria-label": `Re-enable webhook ${w.name}` },
+          text: "Re-enable",
+          on: { click: () => actions.onReenable(w) },
+        }),
+      )
+    : null;
+
+  return h(
+    "article",
+    {
+      class: `webhook-card card-surface${disabled ? " is-disabled" : ""}`,
+      testid: "webhook-card",
+      attrs: { "data-webhook-id": w.id, "data-enabled": String(w.enabled), "aria-label": `Webhook ${w.name}` },
+    },
+    h(
+      "header",
+      { class: "webhook-card-head" },
+      h(
+        "div",
+        { class: "webhook-title" },
+        h("h3", { testid: "webhook-name", text: w.name }),
+        h("span", {
+          class: `badge ${disabled ? "badge-red" : "badge-green-soft"}`,
+          testid: "webhook-status",
+          text: disabled ? "Disabled" : "Active",
+        }),
+      ),
+      h(
+        "div",
+        { class: "webhook-actions" },
+        iconButton("edit", `Edit webhook ${w.name}`, "edit-webhook", () => actions.onEdit(w)),
+        iconButton("trash", `Delete webhook ${w.name}`, "delete-webhook", () => actions.onDelete(w)),
+      ),
+    ),
+    h("p", { class: "webhook-url", testid: "webhook-url", attrs: { title: w.url }, text: w.url }),
+    h("div", { class: "badge-row", testid: "webhook-events" }, ...w.events.map(eventBadge)),
+    h(
+      "div",
+      { class: "secret-row" },
+      h("span", { class: "label-inline", text: "Secret" }),
+      h("code", { class: "secret", testid: "webhook-secret", text: w.secretMasked }),
+      copyButton({
+        label: `Copy secret of ${w.name}`,
+        testid: "copy-secret",
+        value: () => actions.fetchSecret(w),
+      }),
+    ),
+    disabledBlock,
+    h(
+      "footer",
+      { class: "webhook-card-foot" },
+      h(
+        "span",
+        { class: "muted small" },
+        "Created ",
+        h("time", { testid: "webhook-created", attrs: { datetime: w.createdAt }, text: formatDate(w.createdAt) }),
+      ),
+      h(
+        "span",
+        { class: "card-links" },
+        h(
+          "a",
+          { class: "link", testid: "simulate-link", attrs: { href: href({ name: "simulations", webhookId: w.id }) } },
+          icon("send", 14),
+          "Test",
+        ),
+        h(
+          "a",
+          { class: "link", testid: "delivery-log-link", attrs: { href: href({ name: "deliveries", webhookId: w.id }) } },
+          icon("log", 14),
+          "Delivery log",
+        ),
+      ),
+    ),
+  );
+}
