@@ -57,7 +57,8 @@ export class LiveFeed {
     });
     socket.on("connect_error", () => this.update((s) => setConnected(s, false)));
     socket.on("subscriptions", (msg: unknown) => {
-      const events = (msg as { events?: unknown } | null)?.events;
+      // Documented as {events: [...]}; a bare list is accepted too.
+      const events = Array.isArray(msg) ? msg : (msg as { events?: unknown } | null)?.events;
       if (Array.isArray(events)) this.update((s) => setSubscriptions(s, events.map(String)));
     });
     socket.on("desktop_event", (msg: unknown) => {

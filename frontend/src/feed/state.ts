@@ -17,7 +17,7 @@ export const LATEST_PER_TAB = 10;
 export const POOL_MAX = 30;
 export const NEW_MS = 3000;
 export const TOAST_MS = 3000;
-export const MAX_TOASTS = 5;
+export const MAX_TOASTS = 3;
 
 /** A `desktop_event` message, ids normalised to strings. */
 export interface FeedEvent {
