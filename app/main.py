@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import swagger_ui
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -18,7 +18,7 @@ from app import __version__
 from app.api import api_router
 from app.config import Settings
 from app.db.engine import create_engine, create_sessionmaker
-from app.errors import NotFound, install_error_handlers
+from app.errors import install_error_handlers
 from app.kit.signals import Signals
 from app.ops.health import router as health_router
 from app.ops.metrics import router as metrics_router
@@ -89,23 +89,16 @@ def _mount_docs(app: FastAPI) -> None:
 
 
 def _mount_dashboard(app: FastAPI) -> None:
-    """The built SPA at `/`, with index.html for client-side routes."""
+    """The built SPA at `/` (it routes with the URL hash, so no server-side fallback)."""
     assets = FRONTEND_DIST / "assets"
     if assets.is_dir():
         app.mount("/assets", StaticFiles(directory=assets), name="dashboard-assets")
 
     @app.get("/", include_in_schema=False)
-    @app.get("/{path:path}", include_in_schema=False)
-    async def dashboard(request: Request, path: str = "") -> Response:
-        if path.startswith(("v1/", "socket.io", "docs", "metrics")):
-            raise NotFound("Not found")
-        candidate = (FRONTEND_DIST / path).resolve()
-        if path and candidate.is_file() and FRONTEND_DIST.resolve() in candidate.parents:
-            return FileResponse(candidate)
+    async def dashboard() -> Response:
         index = FRONTEND_DIST / "index.html"
         if index.is_file():
             return FileResponse(index, headers={"Cache-Control": "no-cache"})
-        del request
         return HTMLResponse(
             "<!doctype html><title>Hookline</title><h1>Hookline</h1>"
             "<p>The dashboard is not built: run <code>make frontend</code>. "

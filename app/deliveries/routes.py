@@ -1,3 +1,79 @@
-from fastapi import APIRouter
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from app.auth.deps import ResellerAuth
+from app.db.session import SessionDep
+from app.deliveries import service
+from app.deliveries.schemas import AttemptOut, DeliveryDetail, DeliveryOut
+from app.kit.pagination import Page
+from app.kit.params import DEFAULT_PAGE, CursorParam, LimitParam
+from app.kit.state import SignalsDep
+from app.models import Delivery
 
 router = APIRouter(prefix="/deliveries", tags=["deliveries"])
+
+StatusParam = Annotated[
+    Literal["pending", "succeeded", "failed", "cancelled"] | None, Query(description="Filter")
+]
+
+
+def delivery_out(delivery: Delivery) -> DeliveryOut:
+    return DeliveryOut.model_validate(
+        {**{c: getattr(delivery, c) for c in _FIELDS}, "event": delivery.event_type}
+    )
+
+
+_FIELDS = (
+    "id",
+    "event_id",
+    "webhook_id",
+    "status",
+    "attempt_count",
+    "next_attempt_at",
+    "last_status_code",
+    "last_error",
+    "created_at",
+    "updated_at",
+)
+
+
+@router.get("", response_model=Page[DeliveryOut])
+async def list_deliveries(
+    principal: ResellerAuth,
+    session: SessionDep,
+    webhook_id: Annotated[str | None, Query(alias="webhookId", max_length=64)] = None,
+    status: StatusParam = None,
+    limit: LimitParam = DEFAULT_PAGE,
+    cursor: CursorParam = None,
+) -> Page[DeliveryOut]:
+    """The delivery log, newest first, filtered by webhook and status."""
+    rows, next_cursor = await service.list_deliveries(
+        session, principal.reseller_id, webhook_id=webhook_id, status=status, limit=limit,
+        cursor=cursor,
+    )
+    return Page[DeliveryOut](data=[delivery_out(d) for d in rows], next_cursor=next_cursor)
+
+
+@router.get("/{delivery_id}", response_model=DeliveryDetail)
+async def get_delivery(
+    delivery_id: str, principal: ResellerAuth, session: SessionDep
+) -> DeliveryDetail:
+    """One delivery with every recorded attempt, oldest first."""
+    delivery = await service.get_delivery(session, principal.reseller_id, delivery_id)
+    attempts = await service.list_attempts(session, delivery.id)
+    return DeliveryDetail.model_validate(
+        {
+            **delivery_out(delivery).model_dump(),
+            "attempts": [AttemptOut.model_validate(a) for a in attempts],
+        }
+    )
+
+
+@router.post("/{delivery_id}/retry", status_code=202, response_model=DeliveryOut)
+async def retry_delivery(
+    delivery_id: str, principal: ResellerAuth, session: SessionDep, signals: SignalsDep
+) -> DeliveryOut:
+    """Deliver again now, including a delivery that has `failed`."""
+    delivery = await service.retry_delivery(session, signals, principal.reseller_id, delivery_id)
+    return delivery_out(delivery)
