@@ -49,7 +49,11 @@ async def list_deliveries(
 ) -> Page[DeliveryOut]:
     """The delivery log, newest first, filtered by webhook and status."""
     rows, next_cursor = await service.list_deliveries(
-        session, principal.reseller_id, webhook_id=webhook_id, status=status, limit=limit,
+        session,
+        principal.reseller_id,
+        webhook_id=webhook_id,
+        status=status,
+        limit=limit,
         cursor=cursor,
     )
     return Page[DeliveryOut](data=[delivery_out(d) for d in rows], next_cursor=next_cursor)

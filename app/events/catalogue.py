@@ -109,8 +109,15 @@ _ACTIVITY_ITEM = _item_schema(
 
 
 def _ids(org: str = "org_demo", team: str = "team_42", user: str = "user_1001") -> dict[str, Any]:
-    return {"organisation": {"organisationId": org}, "team": {"teamId": team}, "user": {"userId": user}}
+    return {
+        "organisation": {"organisationId": org},
+        "team": {"teamId": team},
+        "user": {"userId": user},
+    }
 
+
+# Simulations send a short placeholder, not a real screenshot (SPEC Appendix A).
+SAMPLE_IMAGE_PLACEHOLDER = "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAgGBgcGBQgHBwcJCQgKDBQNDAsLDBkSEw8U"
 
 _SAMPLE_APP = {
     "name": "GitHub",
@@ -157,7 +164,7 @@ CATALOGUE: dict[str, EventType] = {
                 **_ids(),
                 "screenshot": {
                     "screenshotId": "scr_sample_0001",
-                    "imageBuffer": "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAgGBgcGBQgHBwcJCQgKDBQNDAsLDBkSEw8U",
+                    "imageBuffer": SAMPLE_IMAGE_PLACEHOLDER,
                     "app": _SAMPLE_APP,
                     "time": {"capturedAt": "2026-01-28T09:03:12.000Z"},
                     "operatingSystem": "windows",

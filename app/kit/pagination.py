@@ -45,7 +45,9 @@ def paginate_newest_first(
     return query.order_by(id_column.desc()).limit(limit + 1)
 
 
-def page_of(rows: list[Any], limit: int, id_of: Any = lambda row: row.id) -> tuple[list[Any], str | None]:
+def page_of(
+    rows: list[Any], limit: int, id_of: Any = lambda row: row.id
+) -> tuple[list[Any], str | None]:
     """Split the `limit + 1` rows a paginated query returned into a page and the next cursor."""
     if len(rows) > limit:
         rows = rows[:limit]

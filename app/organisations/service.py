@@ -13,9 +13,7 @@ async def create_organisation(
     organisation = Organisation(reseller_id=reseller_id, name=name)
     session.add(organisation)
     await session.flush()
-    key = mint_key(
-        session, kind="ingest", reseller_id=reseller_id, organisation_id=organisation.id
-    )
+    key = mint_key(session, kind="ingest", reseller_id=reseller_id, organisation_id=organisation.id)
     await session.flush()
     return organisation, key.plaintext
 

@@ -7,7 +7,11 @@ from tests.support.factories import ADMIN_HEADERS, app_event, new_tenant
 
 
 async def test_missing_and_invalid_credentials_answer_401(client: httpx.AsyncClient) -> None:
-    for headers in ({}, {"Authorization": "Bearer hk_not-a-real-key"}, {"Authorization": "Basic x"}):
+    for headers in (
+        {},
+        {"Authorization": "Bearer hk_not-a-real-key"},
+        {"Authorization": "Basic x"},
+    ):
         response = await client.get("/v1/webhooks", headers=headers)
         assert response.status_code == 401
         assert response.json()["error"]["code"] == "unauthorized"
@@ -44,8 +48,10 @@ async def test_keys_are_returned_once_and_stored_hashed(client: httpx.AsyncClien
     assert tenant.ingest_key.startswith("ik_")
     async with app.state.sessionmaker() as session:
         rows = (
-            await session.execute(select(ApiKey).where(ApiKey.reseller_id == tenant.reseller_id))
-        ).scalars().all()
+            (await session.execute(select(ApiKey).where(ApiKey.reseller_id == tenant.reseller_id)))
+            .scalars()
+            .all()
+        )
     stored = {row.key_hash for row in rows} | {row.prefix for row in rows}
     assert tenant.api_key not in stored and tenant.ingest_key not in stored
     assert {row.prefix for row in rows} == {tenant.api_key[:12], tenant.ingest_key[:12]}
@@ -68,5 +74,7 @@ async def test_admin_api_disabled_without_token(database_url: str) -> None:
     async with application.router.lifespan_context(application):
         transport = httpx.ASGITransport(app=application)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-            response = await http.post("/v1/admin/resellers", json={"name": "X"}, headers=ADMIN_HEADERS)
+            response = await http.post(
+                "/v1/admin/resellers", json={"name": "X"}, headers=ADMIN_HEADERS
+            )
     assert response.status_code == 404

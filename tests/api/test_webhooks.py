@@ -27,7 +27,9 @@ async def test_list_is_newest_first_with_cursor(client: httpx.AsyncClient) -> No
     ids = [(await new_webhook(client, tenant, name=f"W{i}"))["id"] for i in range(5)]
     page = (await client.get("/v1/webhooks?limit=3", headers=tenant.headers)).json()
     assert [w["id"] for w in page["data"]] == ids[::-1][:3]
-    rest = await client.get(f"/v1/webhooks?limit=3&cursor={page['nextCursor']}", headers=tenant.headers)
+    rest = await client.get(
+        f"/v1/webhooks?limit=3&cursor={page['nextCursor']}", headers=tenant.headers
+    )
     assert [w["id"] for w in rest.json()["data"]] == ids[::-1][3:]
     assert rest.json()["nextCursor"] is None
 
@@ -43,7 +45,9 @@ async def test_patch_updates_fields(client: httpx.AsyncClient) -> None:
     assert response.status_code == 200, response.text
     body = response.json()
     assert (body["name"], body["url"], body["events"]) == (
-        "Renamed", "https://other.example.org/h", [EVENT_TYPES[2]]
+        "Renamed",
+        "https://other.example.org/h",
+        [EVENT_TYPES[2]],
     )
     disabled = await client.patch(
         f"/v1/webhooks/{webhook['id']}", json={"enabled": False}, headers=tenant.headers
@@ -74,7 +78,9 @@ async def test_bad_patch_changes_nothing(
 ) -> None:
     tenant = await new_tenant(client)
     webhook = await new_webhook(client, tenant)
-    response = await client.patch(f"/v1/webhooks/{webhook['id']}", json=patch, headers=tenant.headers)
+    response = await client.patch(
+        f"/v1/webhooks/{webhook['id']}", json=patch, headers=tenant.headers
+    )
     assert response.status_code == 422
     error = response.json()["error"]
     assert error["code"] == "validation_error" and field in error["fields"]
@@ -90,7 +96,10 @@ async def test_bad_patch_changes_nothing(
         ({"name": "n", "url": "ftp://a.example.com", "events": [EVENT_TYPES[0]]}, "url"),
         ({"name": "n", "url": "https://user:pw@a.example.com", "events": [EVENT_TYPES[0]]}, "url"),
         ({"name": "n", "url": "https://169.254.169.254/latest", "events": [EVENT_TYPES[0]]}, "url"),
-        ({"name": "n", "url": "https://a.example.com/" + "x" * 2048, "events": [EVENT_TYPES[0]]}, "url"),
+        (
+            {"name": "n", "url": "https://a.example.com/" + "x" * 2048, "events": [EVENT_TYPES[0]]},
+            "url",
+        ),
         ({"name": "n", "url": "https://a.example.com", "events": []}, "events"),
         ({"name": "n", "url": "https://a.example.com"}, "events"),
         ({"name": "n", "url": "https://a.example.com", "events": [EVENT_TYPES[0]], "x": 1}, "x"),
@@ -121,15 +130,22 @@ async def test_malformed_json_is_422(client: httpx.AsyncClient) -> None:
 async def test_delete_and_rotate(client: httpx.AsyncClient) -> None:
     tenant = await new_tenant(client)
     webhook = await new_webhook(client, tenant)
-    rotated = await client.post(f"/v1/webhooks/{webhook['id']}/secret/rotate", headers=tenant.headers)
+    rotated = await client.post(
+        f"/v1/webhooks/{webhook['id']}/secret/rotate", headers=tenant.headers
+    )
     assert rotated.status_code == 200
     new_secret = rotated.json()["secret"]
-    assert new_secret != webhook["secret"] and rotated.json()["secretMasked"] == new_secret[:8] + "•" * 24
+    assert (
+        new_secret != webhook["secret"]
+        and rotated.json()["secretMasked"] == new_secret[:8] + "•" * 24
+    )
     deleted = await client.delete(f"/v1/webhooks/{webhook['id']}", headers=tenant.headers)
     assert deleted.status_code == 204
     for method, path in (("GET", ""), ("PATCH", ""), ("DELETE", ""), ("GET", "/secret")):
         response = await client.request(
-            method, f"/v1/webhooks/{webhook['id']}{path}", headers=tenant.headers,
+            method,
+            f"/v1/webhooks/{webhook['id']}{path}",
+            headers=tenant.headers,
             json={"name": "x"} if method == "PATCH" else None,
         )
         assert response.status_code == 404
@@ -147,7 +163,9 @@ async def test_event_types_catalogue(client: httpx.AsyncClient) -> None:
 
 async def test_organisations(client: httpx.AsyncClient) -> None:
     tenant = await new_tenant(client)
-    created = await client.post("/v1/organisations", json={"name": "Second"}, headers=tenant.headers)
+    created = await client.post(
+        "/v1/organisations", json={"name": "Second"}, headers=tenant.headers
+    )
     assert created.status_code == 201 and created.json()["ingestKey"].startswith("ik_")
     listing = (await client.get("/v1/organisations", headers=tenant.headers)).json()["data"]
     assert [o["name"] for o in listing] == ["Second", tenant.organisation_name]

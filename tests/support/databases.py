@@ -16,7 +16,9 @@ import asyncpg
 
 from app.db.migrate import upgrade_to_head
 
-PG_ADMIN_DSN = os.environ.get("HOOKLINE_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_DSN = os.environ.get(
+    "HOOKLINE_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 _counter = itertools.count()
 
 
@@ -28,7 +30,7 @@ def _pg_url(name: str) -> str:
 async def postgres_available() -> bool:
     try:
         connection = await asyncpg.connect(PG_ADMIN_DSN, timeout=3)
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+    except (TimeoutError, OSError, asyncpg.PostgresError):
         return False
     await connection.close()
     return True
