@@ -64,7 +64,9 @@ async def ensure_demo_tenant(
         key_row = await find_key(session, api_key) if isinstance(api_key, str) else None
         ingest = state.get("ingestKeys")
         if key_row is not None and isinstance(ingest, dict) and isinstance(api_key, str):
-            return DemoTenant(key_row.reseller_id, api_key, {str(k): str(v) for k, v in ingest.items()})
+            return DemoTenant(
+                key_row.reseller_id, api_key, {str(k): str(v) for k, v in ingest.items()}
+            )
         existing = (
             await session.execute(select(Reseller).where(Reseller.name == DEMO_RESELLER))
         ).scalar_one_or_none()
@@ -72,9 +74,10 @@ async def ensure_demo_tenant(
             # The keys file was lost: mint a fresh key for the existing tenant.
             from app.auth.keys import mint_key
 
-            reseller_id, api_key = existing.id, mint_key(
-                session, kind="reseller", reseller_id=existing.id
-            ).plaintext
+            reseller_id, api_key = (
+                existing.id,
+                mint_key(session, kind="reseller", reseller_id=existing.id).plaintext,
+            )
         else:
             reseller, api_key = await create_reseller(session, DEMO_RESELLER)
             reseller_id = reseller.id

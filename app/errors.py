@@ -67,9 +67,11 @@ def error_body(code: str, message: str, fields: dict[str, str] | None = None) ->
 
 def _field_name(loc: tuple[Any, ...]) -> str:
     """`("body", "events", 0)` → `events[0]`; the request part (body/query/path) is dropped."""
-    parts = [str(p) for p in loc[1:]] if loc and loc[0] in ("body", "query", "path", "header") else [
-        str(p) for p in loc
-    ]
+    parts = (
+        [str(p) for p in loc[1:]]
+        if loc and loc[0] in ("body", "query", "path", "header")
+        else [str(p) for p in loc]
+    )
     name = ""
     for part in parts:
         name += f"[{part}]" if part.isdigit() else (f".{part}" if name else part)
@@ -100,9 +102,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def http_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return JSONResponse(
-            error_body(code, str(exc.detail)), exc.status_code, headers=exc.headers
-        )
+        return JSONResponse(error_body(code, str(exc.detail)), exc.status_code, headers=exc.headers)
 
     async def database_unavailable(_: Request, exc: Exception) -> JSONResponse:
         # The database being away is an outage, not a bug: answer 503 so clients retry.

@@ -20,7 +20,10 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
     key_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     reseller_id: Mapped[str] = mapped_column(
-        String(ID_LENGTH), ForeignKey("resellers.id", ondelete="CASCADE"), nullable=False, index=True
+        String(ID_LENGTH),
+        ForeignKey("resellers.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
     )
     organisation_id: Mapped[str | None] = mapped_column(
         String(ID_LENGTH), ForeignKey("organisations.id", ondelete="CASCADE"), nullable=True
