@@ -8,6 +8,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import socketio
 import swagger_ui
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -20,6 +21,7 @@ from app.config import Settings
 from app.db.engine import create_engine, create_sessionmaker
 from app.errors import install_error_handlers
 from app.kit.signals import Signals
+from app.live.server import live_component, live_feed
 from app.ops.health import router as health_router
 from app.ops.metrics import router as metrics_router
 
@@ -46,7 +48,7 @@ def _components(settings: Settings) -> list[Any]:
     The live feed registers its signal listeners; the dispatcher owns the outbound HTTP
     session and its loop (only when `HOOKLINE_DISPATCHER=on`).
     """
-    components: list[Any] = []
+    components: list[Any] = [live_component]
     return components
 
 
@@ -108,4 +110,6 @@ def _mount_dashboard(app: FastAPI) -> None:
 
 def create_asgi(settings: Settings) -> Any:
     """The production ASGI app: the API plus the dispatcher and the live feed."""
-    return create_app(settings)
+    app = create_app(settings)
+    # Socket.IO answers /socket.io/; everything else (lifespan included) goes to FastAPI.
+    return socketio.ASGIApp(live_feed(app).sio, other_asgi_app=app, socketio_path="socket.io")

@@ -1,0 +1,254 @@
+"""The live feed's Socket.IO server: auth at connect, one room per reseller, a bounded buffer.
+
+Ingest never waits for the feed. The `events_accepted` listener (called after the
+commit) only puts events on an `asyncio.Queue` of `HOOKLINE_LIVE_BUFFER_SIZE` entries;
+when it is full the *oldest* buffered event is dropped (a live view wants the newest)
+and counted in `hookline_live_messages_dropped`. One background task drains the
+buffer: it keeps events of a type some enabled webhook of the reseller subscribes to,
+builds the `desktop_event` (parsing the body once; over-limit bodies are summarised
+in a worker thread) and emits it to the room `reseller:<id>`. Slow browsers are bounded
+per socket by the client manager (`app.live.manager`).
+
+The subscribed types are cached per reseller. A `webhooks_changed` signal drops the
+entry and announces the new `subscriptions` to the room. With Redis that announcement
+goes through Redis to every process, and each process refreshes its cache from it;
+a TTL (`HOOKLINE_LIVE_SUBSCRIPTIONS_TTL_SECONDS`, 30 s) is the backstop for a lost
+message or a change made without the signal.
+"""
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import urlsplit
+
+import socketio
+from fastapi import FastAPI
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.auth.keys import find_key
+from app.config import Settings
+from app.kit.signals import AcceptedEvent, Signals
+from app.live.feed import desktop_event_message, subscriptions_message
+from app.live.manager import BoundedManager, BoundedRedisManager
+from app.models import Webhook
+from app.ops.metrics import CONNECTED_SOCKETS, LIVE_DROPPED
+
+log = logging.getLogger(__name__)
+
+ROOM_PREFIX = "reseller:"
+DEFAULT_CLIENT_QUEUE_LIMIT = 1000
+DEFAULT_SUBSCRIPTIONS_TTL = 30.0
+
+
+def room_of(reseller_id: str) -> str:
+    return ROOM_PREFIX + reseller_id
+
+
+class LiveFeed:
+    """One per app: the Socket.IO server, the event buffer and the subscriptions cache."""
+
+    def __init__(self, app: FastAPI) -> None:
+        settings: Settings = app.state.settings
+        self._app = app
+        self._settings = settings
+        self._redis = settings.redis_url is not None
+        queue_limit = int(getattr(settings, "live_client_queue_limit", DEFAULT_CLIENT_QUEUE_LIMIT))
+        self._ttl = float(
+            getattr(settings, "live_subscriptions_ttl_seconds", DEFAULT_SUBSCRIPTIONS_TTL)
+        )
+        manager: Any
+        if settings.redis_url is not None:
+            manager = BoundedRedisManager(settings.redis_url, queue_limit, self._on_room_message)
+        else:
+            manager = BoundedManager(queue_limit)
+        self.sio = socketio.AsyncServer(
+            async_mode="asgi",
+            client_manager=manager,
+            cors_allowed_origins=self._origin_allowed,
+            logger=False,
+            engineio_logger=False,
+        )
+        self.sio.on("connect", self._connect)
+        self.sio.on("disconnect", self._disconnect)
+        self.buffer: asyncio.Queue[AcceptedEvent] = asyncio.Queue(settings.live_buffer_size)
+        self._cache: dict[str, tuple[float, frozenset[str]]] = {}
+        self._generation: dict[str, int] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- signal listeners: quick, never block, never raise --------------------------------
+
+    def events_accepted(self, events: Sequence[AcceptedEvent]) -> None:
+        for event in events:
+            if self.buffer.full():
+                self.buffer.get_nowait()  # drop the oldest: the feed shows what is newest
+                LIVE_DROPPED.inc()
+            self.buffer.put_nowait(event)
+
+    def webhooks_changed(self, reseller_id: str) -> None:
+        self._invalidate(reseller_id)
+        self._spawn(self._announce(reseller_id))
+
+    # -- Socket.IO handlers ------------------------------------------------------------
+
+    async def _connect(self, sid: str, _environ: dict[str, Any], auth: Any = None) -> None:
+        token = auth.get("token") if isinstance(auth, dict) else None
+        if not isinstance(token, str) or not token:
+            raise socketio.exceptions.ConnectionRefusedError("unauthorized: auth.token is required")
+        async with self._sessionmaker()() as session:
+            key = await find_key(session, token)
+        if key is None:
+            raise socketio.exceptions.ConnectionRefusedError("unauthorized: invalid API key")
+        if key.kind != "reseller":
+            raise socketio.exceptions.ConnectionRefusedError(
+                "forbidden: a reseller API key is required"
+            )
+        await self.sio.enter_room(sid, room_of(key.reseller_id))
+        CONNECTED_SOCKETS.inc()
+        # Sent after the handler returns, so it follows the CONNECT packet.
+        self._spawn(self._greet(sid, key.reseller_id))
+
+    async def _disconnect(self, _sid: str, _reason: Any = None) -> None:
+        CONNECTED_SOCKETS.dec()
+
+    async def _greet(self, sid: str, reseller_id: str) -> None:
+        types = await self.subscribed_types(reseller_id)
+        await self.sio.emit("subscriptions", subscriptions_message(types), to=sid)
+
+    async def _announce(self, reseller_id: str) -> None:
+        types = await self._load(reseller_id)
+        self._store(reseller_id, types)
+        await self.sio.emit(
+            "subscriptions", subscriptions_message(types), room=room_of(reseller_id)
+        )
+
+    # -- the drain loop --------------------------------------------------------------------
+
+    async def drain(self) -> None:
+        """Emit buffered events one by one; survives any single failure."""
+        while True:
+            event = await self.buffer.get()
+            try:
+                await self._emit(event)
+            except Exception:
+                log.exception("live: could not emit event %s", event.id)
+
+    async def _emit(self, event: AcceptedEvent) -> None:
+        room = room_of(event.reseller_id)
+        if not self._redis and not self._has_local_participants(room):
+            return  # nobody to tell: skip the DB look-up and the parsing
+        if event.event_type not in await self.subscribed_types(event.reseller_id):
+            return
+        limit = self._settings.live_payload_limit
+        if len(event.body) > limit:  # parsing megabytes must not stall the loop
+            message = await asyncio.to_thread(desktop_event_message, event, limit)
+        else:
+            message = desktop_event_message(event, limit)
+        await self.sio.emit("desktop_event", message, room=room)
+
+    def _has_local_participants(self, room: str) -> bool:
+        return next(iter(self.sio.manager.get_participants("/", room)), None) is not None
+
+    # -- subscriptions cache -----------------------------------------------------------------
+
+    async def subscribed_types(self, reseller_id: str) -> frozenset[str]:
+        cached = self._cache.get(reseller_id)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        generation = self._generation.get(reseller_id, 0)
+        types = await self._load(reseller_id)
+        if self._generation.get(reseller_id, 0) == generation:  # no change while loading
+            self._store(reseller_id, types)
+        return types
+
+    async def _load(self, reseller_id: str) -> frozenset[str]:
+        query = select(Webhook.events).where(
+            Webhook.reseller_id == reseller_id,
+            Webhook.enabled.is_(True),
+            Webhook.deleted_at.is_(None),
+        )
+        async with self._sessionmaker()() as session:
+            rows = (await session.execute(query)).scalars().all()
+        return frozenset(t for events in rows for t in events)
+
+    def _store(self, reseller_id: str, types: frozenset[str]) -> None:
+        expires = time.monotonic() + self._ttl if self._ttl > 0 else math.inf
+        self._cache[reseller_id] = (expires, types)
+
+    def _invalidate(self, reseller_id: str) -> None:
+        self._cache.pop(reseller_id, None)
+        self._generation[reseller_id] = self._generation.get(reseller_id, 0) + 1
+
+    def _on_room_message(self, event: str, room: Any, data: Any) -> None:
+        """Every process learns of a reseller's new subscriptions from the announcement."""
+        if event == "subscriptions" and isinstance(room, str) and room.startswith(ROOM_PREFIX):
+            reseller_id = room.removeprefix(ROOM_PREFIX)
+            self._invalidate(reseller_id)
+            self._store(reseller_id, frozenset(data.get("events", [])))
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    def _sessionmaker(self) -> async_sessionmaker[AsyncSession]:
+        maker: async_sessionmaker[AsyncSession] = self._app.state.sessionmaker
+        return maker
+
+    def _origin_allowed(self, origin: str | None, environ: dict[str, Any]) -> bool:
+        """Same origin, the public URL, or a configured dashboard origin; never `*`."""
+        if origin is None:
+            return True  # not a browser: the token is the only credential that matters
+        allowed = {_origin(self._settings.public_url)}
+        allowed.update(getattr(self._settings, "live_cors_origins", None) or ())
+        host = environ.get("HTTP_HOST")
+        if host:
+            allowed.add(f"{environ.get('wsgi.url_scheme', 'http')}://{host}")
+        return origin in allowed
+
+    def _spawn(self, coro: Any) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def start(self, signals: Signals) -> None:
+        signals.on_events_accepted(self.events_accepted)
+        signals.on_webhooks_changed(self.webhooks_changed)
+        # Start the manager now, so a process with no sockets still hears announcements.
+        self.sio.manager_initialized = True
+        self.sio.manager.initialize()
+        self._spawn(self.drain())
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.sio.shutdown()
+        if isinstance(self.sio.manager, BoundedRedisManager):
+            await self.sio.manager.close()
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def live_feed(app: FastAPI) -> LiveFeed:
+    """The app's feed, created on first use (create_asgi needs its server before start-up)."""
+    feed: LiveFeed | None = getattr(app.state, "live", None)
+    if feed is None:
+        feed = LiveFeed(app)
+        app.state.live = feed
+    return feed
+
+
+@asynccontextmanager
+async def live_component(app: FastAPI) -> AsyncIterator[LiveFeed]:
+    """Lifespan component: listen to the signals, drain the buffer, stop cleanly."""
+    feed = live_feed(app)
+    await feed.start(app.state.signals)
+    try:
+        yield feed
+    finally:
+        await feed.stop()
