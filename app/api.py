@@ -3,12 +3,13 @@
 from fastapi import APIRouter
 
 from app.deliveries.routes import router as deliveries_router
+from app.errors import ERROR_RESPONSES
 from app.events.routes import router as events_router
 from app.organisations.routes import router as organisations_router
 from app.resellers.routes import router as resellers_router
 from app.webhooks.routes import router as webhooks_router
 
-api_router = APIRouter(prefix="/v1")
+api_router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)
 for router in (
     resellers_router,
     organisations_router,
