@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-from schemathesis.generation import GenerationMode
 import uvicorn
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
+from schemathesis.generation import GenerationMode
 
 from app.db.migrate import upgrade_to_head
 from app.main import create_app
