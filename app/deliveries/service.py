@@ -10,7 +10,7 @@ from app.kit.pagination import page_of, paginate_newest_first
 from app.kit.signals import Signals
 from app.kit.time import utc_now
 from app.models import Delivery, DeliveryAttempt, Webhook
-from app.models.delivery import CANCELLED, PENDING
+from app.models.delivery import PENDING
 
 
 async def list_deliveries(
@@ -54,8 +54,10 @@ async def retry_delivery(
     """
     delivery = await get_delivery(session, reseller_id, delivery_id)
     webhook = await session.get(Webhook, delivery.webhook_id)
-    if webhook is None or webhook.deleted_at is not None or delivery.status == CANCELLED:
+    if webhook is None or webhook.deleted_at is not None:
         raise Conflict("The webhook of this delivery was deleted; it cannot be retried")
+    if not webhook.enabled:
+        raise Conflict("The webhook is disabled; re-enable it before retrying")
     now = utc_now()
     delivery.status = PENDING
     delivery.next_attempt_at = now

@@ -2,19 +2,18 @@
 
 import secrets
 
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.db.session import after_commit
 from app.db.tenancy import get_owned, owned_by
+from app.dispatch.housekeeping import cancel_pending
 from app.egress.url_policy import UrlRejected, check_webhook_url
 from app.errors import ValidationFailed
 from app.kit.pagination import page_of, paginate_newest_first
 from app.kit.signals import Signals
 from app.kit.time import utc_now
-from app.models import Delivery, Webhook
-from app.models.delivery import CANCELLED, PENDING
+from app.models import Webhook
 from app.webhooks.schemas import WebhookIn, WebhookPatch
 
 
@@ -91,6 +90,7 @@ async def update_webhook(
         elif webhook.disabled_at is None:
             webhook.disabled_reason = "Disabled by the user"
             webhook.disabled_at = utc_now()
+            await cancel_pending(session, webhook.id, now=utc_now(), reason="Webhook disabled")
     webhook.updated_at = utc_now()
     await session.flush()
     _announce(session, signals, reseller_id)
@@ -105,18 +105,7 @@ async def delete_webhook(
     now = utc_now()
     webhook.deleted_at = now
     webhook.enabled = False
-    await session.execute(
-        update(Delivery)
-        .where(Delivery.webhook_id == webhook.id, Delivery.status == PENDING)
-        .values(
-            status=CANCELLED,
-            next_attempt_at=None,
-            lease_token=None,
-            last_error="Webhook deleted",
-            completed_at=now,
-            updated_at=now,
-        )
-    )
+    await cancel_pending(session, webhook.id, now=now, reason="Webhook deleted")
     await session.flush()
     _announce(session, signals, reseller_id)
 
