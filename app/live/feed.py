@@ -10,9 +10,10 @@ The summary keeps every key of the envelope in order, but strings longer than
 `max_string` characters are cut to that many characters followed by
 `"…[+N chars]"`, arrays keep their first `max_items` items followed by the string
 `"…[+N items]"`, and objects deeper than `MAX_DEPTH` become `"…"`. The caps start at
-(256 chars, 10 items) and are shrunk (64/3, then 16/1) until the encoded summary
+(256 chars, 10 items) and are shrunk (64/3, then 64/1) until the encoded summary
 fits in half the limit; if even that does not fit (an envelope with a huge number
-of keys), the summary keeps only the envelope's top-level scalar fields. The full
+of keys), the summary keeps only the envelope's top-level scalar fields
+(strings cut at 256 characters). The full
 event is always available from `GET /v1/events/{id}`.
 """
 
@@ -25,7 +26,7 @@ from app.kit.signals import AcceptedEvent
 from app.kit.time import iso
 
 MAX_DEPTH = 8
-SUMMARY_CAPS: tuple[tuple[int, int], ...] = ((256, 10), (64, 3), (16, 1))
+SUMMARY_CAPS: tuple[tuple[int, int], ...] = ((256, 10), (64, 3), (64, 1))
 
 
 def subscriptions_message(types: Iterable[str]) -> dict[str, list[str]]:
@@ -64,7 +65,7 @@ def summarise(envelope: Any, payload_limit: int) -> Any:
         if _encoded_size(summary) <= budget:
             return summary
     if isinstance(envelope, dict):
-        return {k: _shorten(v, 16, 0, 0) for k, v in envelope.items() if not _is_container(v)}
+        return {k: _shorten(v, 256, 0, 0) for k, v in envelope.items() if not _is_container(v)}
     return "…"
 
 
