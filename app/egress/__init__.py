@@ -1,0 +1,1 @@
+"""Outbound HTTP: the target policy, the guarded resolver, TLS and the delivery session."""
