@@ -90,8 +90,8 @@ def refusal(address: IPAddress) -> str | None:
         if embedded is not None:
             inner = refusal(embedded)
             return f"{address} embeds {embedded}, {inner.split(' is ', 1)[1]}" if inner else None
-        for network, why in _V6_NETWORKS:
-            if address in network:
+        for network6, why in _V6_NETWORKS:
+            if address in network6:
                 return f"{address} is {why}"
         if not address.is_global:
             return f"{address} is not a public IPv6 address"
