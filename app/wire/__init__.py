@@ -1,0 +1,1 @@
+"""Exactly what goes over the wire: canonical JSON, the envelope, signatures."""
