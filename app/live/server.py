@@ -6,8 +6,10 @@ when it is full the *oldest* buffered event is dropped (a live view wants the ne
 and counted in `hookline_live_messages_dropped`. One background task drains the
 buffer: it keeps events of a type some enabled webhook of the reseller subscribes to,
 builds the `desktop_event` (parsing the body once; over-limit bodies are summarised
-in a worker thread) and emits it to the room `reseller:<id>`. Slow browsers are bounded
-per socket by the client manager (`app.live.manager`).
+in a worker thread) and emits it to the room `reseller:<id>`, in batches of up to 32
+with a yield between batches, within a fan-out budget of socket messages per second
+(`HOOKLINE_LIVE_FANOUT_PER_SECOND`, 30 000 per process; see `app.live.outbox`). Slow
+browsers are bounded per socket by the client manager (`app.live.manager`).
 
 The subscribed types are cached per reseller. A `webhooks_changed` signal drops the
 entry and announces the new `subscriptions` to the room. With Redis that announcement
@@ -35,14 +37,17 @@ from app.config import Settings
 from app.kit.signals import AcceptedEvent, Signals
 from app.live.feed import desktop_event_message, subscriptions_message
 from app.live.manager import BoundedManager, BoundedRedisManager
+from app.live.outbox import FanoutBudget, Outbox
 from app.models import Webhook
-from app.ops.metrics import CONNECTED_SOCKETS, LIVE_DROPPED
+from app.ops.metrics import CONNECTED_SOCKETS
 
 log = logging.getLogger(__name__)
 
 ROOM_PREFIX = "reseller:"
 DEFAULT_CLIENT_QUEUE_LIMIT = 1000
 DEFAULT_SUBSCRIPTIONS_TTL = 30.0
+DEFAULT_FANOUT_PER_SECOND = 30_000
+DRAIN_BATCH = 32
 
 
 def room_of(reseller_id: str) -> str:
@@ -75,19 +80,17 @@ class LiveFeed:
         )
         self.sio.on("connect", self._connect)
         self.sio.on("disconnect", self._disconnect)
-        self.buffer: asyncio.Queue[AcceptedEvent] = asyncio.Queue(settings.live_buffer_size)
+        self.outbox = Outbox(settings.live_buffer_size)
         self._cache: dict[str, tuple[float, frozenset[str]]] = {}
         self._generation: dict[str, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        rate = float(getattr(settings, "live_fanout_per_second", DEFAULT_FANOUT_PER_SECOND))
+        self._budget = FanoutBudget(rate)
 
     # -- signal listeners: quick, never block, never raise --------------------------------
 
     def events_accepted(self, events: Sequence[AcceptedEvent]) -> None:
-        for event in events:
-            if self.buffer.full():
-                self.buffer.get_nowait()  # drop the oldest: the feed shows what is newest
-                LIVE_DROPPED.inc()
-            self.buffer.put_nowait(event)
+        self.outbox.push(events)
 
     def webhooks_changed(self, reseller_id: str) -> None:
         self._invalidate(reseller_id)
@@ -129,29 +132,37 @@ class LiveFeed:
     # -- the drain loop --------------------------------------------------------------------
 
     async def drain(self) -> None:
-        """Emit buffered events one by one; survives any single failure."""
-        while True:
-            event = await self.buffer.get()
-            try:
-                await self._emit(event)
-            except Exception:
-                log.exception("live: could not emit event %s", event.id)
+        """Emit buffered events in small batches within the fan-out budget; never dies.
 
-    async def _emit(self, event: AcceptedEvent) -> None:
+        A batch lets each socket's writer send several packets per wake-up; the yield
+        after it keeps ingest requests interleaved with the fan-out.
+        """
+        while True:
+            for event in await self.outbox.batch(DRAIN_BATCH):
+                try:
+                    await self._budget.spend(await self._emit(event))
+                except Exception:
+                    log.exception("live: could not emit event %s", event.id)
+            await asyncio.sleep(0)
+
+    async def _emit(self, event: AcceptedEvent) -> int:
+        """Emit one event; returns how many local sockets it was queued for."""
         room = room_of(event.reseller_id)
-        if not self._redis and not self._has_local_participants(room):
-            return  # nobody to tell: skip the DB look-up and the parsing
+        local = self._local_participants(room)
+        if not self._redis and not local:
+            return 0  # nobody to tell: skip the DB look-up and the parsing
         if event.event_type not in await self.subscribed_types(event.reseller_id):
-            return
+            return 0
         limit = self._settings.live_payload_limit
         if len(event.body) > limit:  # parsing megabytes must not stall the loop
             message = await asyncio.to_thread(desktop_event_message, event, limit)
         else:
             message = desktop_event_message(event, limit)
         await self.sio.emit("desktop_event", message, room=room)
+        return local
 
-    def _has_local_participants(self, room: str) -> bool:
-        return next(iter(self.sio.manager.get_participants("/", room)), None) is not None
+    def _local_participants(self, room: str) -> int:
+        return sum(1 for _ in self.sio.manager.get_participants("/", room))
 
     # -- subscriptions cache -----------------------------------------------------------------
 
