@@ -67,7 +67,7 @@ async def disable_failing_endpoints(
         )
     ).all()
     for webhook_id, _, failing_since, failures in rows:
-        days = (now - failing_since).total_seconds() / 86400
+        days = (now - (failing_since or now)).total_seconds() / 86400
         reason = (
             f"Disabled automatically: {failures} consecutive failed attempts "
             f"over {days:.1f} days. Fix the endpoint, then re-enable it."

@@ -1,4 +1,6 @@
-from fastapi import APIRouter, Response
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
 
 from app.auth.deps import ResellerAuth
 from app.db.session import SessionDep
@@ -6,10 +8,13 @@ from app.kit.pagination import Page
 from app.kit.params import DEFAULT_PAGE, CursorParam, LimitParam
 from app.kit.state import SettingsDep, SignalsDep
 from app.models import Webhook
-from app.webhooks import service
+from app.webhooks import service, simulate
 from app.webhooks.schemas import (
     RotatedSecretOut,
     SecretOut,
+    SimulateIn,
+    SimulationPreview,
+    SimulationResult,
     WebhookCreated,
     WebhookIn,
     WebhookOut,
@@ -105,3 +110,32 @@ async def rotate_secret(
     """Replace the signing secret; the new one is returned once here."""
     webhook = await service.rotate_secret(session, principal.reseller_id, webhook_id)
     return RotatedSecretOut(secret=webhook.secret, secret_masked=mask_secret(webhook.secret))
+
+
+EventParam = Annotated[str, Query(max_length=100, description="Event type to simulate")]
+
+
+@router.get("/{webhook_id}/simulate/preview", response_model=SimulationPreview)
+async def preview_simulation(
+    webhook_id: str, event: EventParam, principal: ResellerAuth, session: SessionDep
+) -> SimulationPreview:
+    """The payload a simulation of this event type would send now."""
+    webhook = await service.get_webhook(session, principal.reseller_id, webhook_id)
+    payload = await simulate.simulation_payload(session, webhook, event)
+    return SimulationPreview(event=event, payload=payload)
+
+
+@router.post("/{webhook_id}/simulate", response_model=SimulationResult)
+async def send_simulation(
+    webhook_id: str,
+    body: SimulateIn,
+    request: Request,
+    principal: ResellerAuth,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> Any:
+    """Send one signed sample event to the webhook now and report what happened."""
+    webhook = await service.get_webhook(session, principal.reseller_id, webhook_id)
+    payload = await simulate.simulation_payload(session, webhook, body.event)
+    http = getattr(request.app.state, "http", None)
+    return await simulate.send_simulation(settings, http, webhook, payload)

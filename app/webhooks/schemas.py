@@ -1,4 +1,5 @@
 from datetime import datetime
+from typing import Any
 
 from pydantic import Field, field_validator
 
@@ -74,3 +75,22 @@ class SecretOut(Schema):
 class RotatedSecretOut(Schema):
     secret: str
     secret_masked: str
+
+
+class SimulateIn(InputSchema):
+    event: str = Field(max_length=100)
+
+
+class SimulationPreview(Schema):
+    event: str
+    payload: dict[str, Any]
+
+
+class SimulationResult(Schema):
+    delivered: bool
+    status: int | None
+    latency_ms: int | None
+    headers: dict[str, str]
+    payload: dict[str, Any]
+    response_body: str | None
+    error: str | None

@@ -1,0 +1,117 @@
+"""Simulations: one signed sample event sent to a webhook now, outside the delivery log.
+
+The sample is the catalogue's (SPEC Appendix A) with `"simulation": true`; only types
+the webhook subscribes to can be simulated, and the network guard applies as for real
+deliveries. `eventId` and `timestamp` are fresh for each send; the preview shows the
+same envelope with the values a send at that moment would carry.
+"""
+
+from typing import Any
+
+import aiohttp
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import __version__
+from app.config import Settings
+from app.egress.resolver import build_connector
+from app.egress.sender import post_signed
+from app.egress.tls import build_ssl_context
+from app.errors import ValidationFailed
+from app.events.catalogue import CATALOGUE
+from app.kit.ids import new_id
+from app.kit.time import epoch_ms
+from app.models import Organisation, Reseller, Webhook
+from app.wire.canonical_json import dumps
+from app.wire.envelope import Party, envelope
+from app.wire.signature import delivery_headers
+
+SIMULATION_RESPONSE_LIMIT = 64 * 1024
+SIMULATION_ORGANISATION = Party("org_simulation", "Simulation")
+
+
+def _check_type(webhook: Webhook, event_type: str) -> None:
+    if event_type not in CATALOGUE:
+        raise ValidationFailed("Unknown event type", fields={"event": "Unknown event type"})
+    if event_type not in webhook.events:
+        message = "This webhook does not subscribe to that event type"
+        raise ValidationFailed(message, fields={"event": message})
+
+
+async def simulation_payload(
+    session: AsyncSession, webhook: Webhook, event_type: str
+) -> dict[str, Any]:
+    _check_type(webhook, event_type)
+    reseller = await session.get(Reseller, webhook.reseller_id)
+    assert reseller is not None
+    first_org = (
+        await session.execute(
+            select(Organisation)
+            .where(Organisation.reseller_id == webhook.reseller_id)
+            .order_by(Organisation.id)
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    organisation = Party(first_org.id, first_org.name) if first_org else SIMULATION_ORGANISATION
+    sample = CATALOGUE[event_type].sample
+    return envelope(
+        event_type=event_type,
+        event_id=new_id("evt"),
+        timestamp_ms=epoch_ms(),
+        parent=Party(reseller.id, reseller.name),
+        organisation=organisation,
+        user_id="user_1001",
+        team_id="team_42",
+        data=sample,
+        simulation=True,
+    )
+
+
+async def send_simulation(
+    settings: Settings,
+    http: aiohttp.ClientSession | None,
+    webhook: Webhook,
+    payload: dict[str, Any],
+) -> dict[str, Any]:
+    body = dumps(payload)
+    headers = delivery_headers(
+        secret=webhook.secret,
+        body=body,
+        delivery_id=new_id("sim"),
+        event_type=payload["event"],
+        timestamp_ms=epoch_ms(),
+        user_agent=f"Hookline/{__version__}",
+    )
+    owned = http is None
+    if http is None:
+        connector = build_connector(
+            allow_private=settings.allow_private_targets,
+            ssl_context=build_ssl_context(settings.ca_bundle),
+            limit=1,
+        )
+        http = aiohttp.ClientSession(connector=connector)
+    try:
+        result = await post_signed(
+            http,
+            url=webhook.url,
+            body=body,
+            headers=headers,
+            timeout_seconds=settings.delivery_timeout_seconds,
+            allow_private=settings.allow_private_targets,
+            max_response_bytes=SIMULATION_RESPONSE_LIMIT,
+        )
+    finally:
+        if owned:
+            await http.close()
+    return {
+        "delivered": result.delivered,
+        "status": result.status,
+        "latencyMs": result.latency_ms if result.status is not None else None,
+        "headers": {
+            "x-webhook-timestamp": headers["x-webhook-timestamp"],
+            "x-webhook-signature": headers["x-webhook-signature"],
+        },
+        "payload": payload,
+        "responseBody": result.response_body,
+        "error": result.error,
+    }
