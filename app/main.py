@@ -19,6 +19,7 @@ from app import __version__
 from app.api import api_router
 from app.config import Settings
 from app.db.engine import create_engine, create_sessionmaker
+from app.dispatch.runner import dispatcher_component
 from app.errors import install_error_handlers
 from app.kit.signals import Signals
 from app.live.server import live_component, live_feed
@@ -49,6 +50,8 @@ def _components(settings: Settings) -> list[Any]:
     session and its loop (only when `HOOKLINE_DISPATCHER=on`).
     """
     components: list[Any] = [live_component]
+    if settings.dispatcher == "on":
+        components.append(dispatcher_component)
     return components
 
 

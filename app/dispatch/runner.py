@@ -1,0 +1,75 @@
+"""Where the dispatcher runs: inside the API's lifespan, or alone as `python -m app worker`."""
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from fastapi import FastAPI
+
+from app.config import Settings
+from app.db.engine import create_engine, create_sessionmaker
+from app.dispatch.worker import Dispatcher
+from app.egress.client import create_http_session
+from app.kit.signals import Signals
+from app.kit.time import utc_now
+
+log = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def dispatcher_component(app: FastAPI) -> AsyncIterator[Dispatcher]:
+    """Lifespan component: one HTTP session, the dispatcher, woken by ingest's signal.
+
+    Tests may set `app.state.clock` before the lifespan starts to drive retries.
+    """
+    settings: Settings = app.state.settings
+    signals: Signals = app.state.signals
+    clock: Callable[[], datetime] = getattr(app.state, "clock", utc_now)
+    async with create_http_session(settings) as http:
+        dispatcher = Dispatcher(settings, app.state.sessionmaker, http, clock=clock)
+        signals.on_deliveries_due(dispatcher.wake)
+        app.state.dispatcher = dispatcher
+        app.state.http = http  # simulations share the pooled session
+        await dispatcher.start()
+        try:
+            yield dispatcher
+        finally:
+            await dispatcher.stop()
+
+
+async def serve_worker(settings: Settings, stop: asyncio.Event) -> None:
+    """The dispatcher alone until `stop` is set; then a graceful stop."""
+    engine = create_engine(settings)
+    try:
+        async with create_http_session(settings) as http:
+            dispatcher = Dispatcher(settings, create_sessionmaker(engine), http)
+            await dispatcher.start()
+            log.info("worker started")
+            print("WORKER READY", flush=True)  # noqa: T201 - the supervisor's readiness line
+            await stop.wait()
+            log.info("worker stopping")
+            await dispatcher.stop()
+    finally:
+        await engine.dispose()
+
+
+async def _main(settings: Settings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await serve_worker(settings, stop)
+
+
+def run_worker(settings: Settings) -> None:
+    """`python -m app worker`: uvloop, graceful on SIGTERM/SIGINT."""
+    logging.basicConfig(level=settings.log_level.upper())
+    try:
+        import uvloop
+
+        uvloop.run(_main(settings))
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux and macOS
+        asyncio.run(_main(settings))

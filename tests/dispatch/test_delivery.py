@@ -1,0 +1,177 @@
+"""The dispatcher against a real receiver on loopback, on SQLite and PostgreSQL.
+
+Retries are driven by moving the dispatcher's clock and waking it: no real waiting.
+"""
+
+from datetime import datetime, timedelta
+from email.utils import format_datetime
+from typing import Any
+
+import pytest
+
+from app import __version__
+from tests.dispatch.helpers import Harness, dispatching
+from tests.support.factories import app_event
+from tests.support.receiver import Receiver, Reply
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def _at(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+async def _ingest_one(h: Harness, receiver: Receiver, **settings: Any) -> tuple[Any, str, str]:
+    tenant, webhook = await h.tenant_with_webhook(receiver.url())
+    response = await h.client.post("/v1/events", json=app_event(), headers=tenant.ingest_headers)
+    assert response.status_code == 202, response.text
+    assert response.json()["deliveries"] == 1
+    [delivery] = await h.deliveries(tenant, webhook["id"])
+    return tenant, webhook, delivery["id"]
+
+
+async def test_delivers_signed_canonical_body(database_url: str) -> None:
+    async with Receiver() as receiver, dispatching(database_url) as h:
+        tenant, webhook, delivery_id = await _ingest_one(h, receiver)
+        [request] = await receiver.wait_for(1)
+        detail = await h.wait_delivery(tenant, delivery_id, lambda d: d["status"] == "succeeded")
+
+        secret = (
+            await h.client.get(f"/v1/webhooks/{webhook['id']}/secret", headers=tenant.headers)
+        ).json()["secret"]
+        assert request.signature_ok(secret)
+        headers = request.headers
+        assert headers["Content-Type"] == "application/json"
+        assert headers["x-webhook-id"] == delivery_id
+        assert headers["x-webhook-event"] == "desktop.app_tracking.captured"
+        assert headers["User-Agent"] == f"Hookline/{__version__}"
+        assert headers["x-webhook-timestamp"].isdigit()
+        event = (
+            await h.client.get(f"/v1/events/{detail['eventId']}", headers=tenant.headers)
+        ).json()
+        assert list(event["payload"]) == [
+            "event", "version", "agent", "timestamp", "eventId", "simulation",
+            "parentOrganisation", "organisation", "userId", "teamId", "data",
+        ]  # fmt: skip
+        assert request.body.startswith(b'{"event":"desktop.app_tracking.captured","version":"v1"')
+        [attempt] = detail["attempts"]
+        assert attempt["statusCode"] == 200
+        assert attempt["responseBody"] == "ok"
+        assert attempt["error"] is None
+        assert detail["attemptCount"] == 1
+        assert detail["nextAttemptAt"] is None
+
+
+async def test_retries_on_schedule_then_succeeds(database_url: str) -> None:
+    receiver = Receiver().then(Reply(500, body=b"boom"), Reply(502))
+    async with receiver, dispatching(database_url, retry_schedule=(5, 30, 120)) as h:
+        tenant, _, delivery_id = await _ingest_one(h, receiver)
+        first = await h.wait_delivery(tenant, delivery_id, lambda d: d["attemptCount"] == 1)
+        assert first["status"] == "pending"
+        assert first["lastStatusCode"] == 500
+        [attempt] = first["attempts"]
+        assert attempt["responseBody"] == "boom"
+        delay = _at(first["nextAttemptAt"]) - _at(attempt["attemptedAt"])
+        assert timedelta(seconds=5) <= delay < timedelta(seconds=6)
+
+        h.advance(3)  # not yet due: nothing happens
+        second = await h.wait_delivery(tenant, delivery_id, lambda d: True)
+        assert second["attemptCount"] == 1
+        h.advance(3)
+        second = await h.wait_delivery(tenant, delivery_id, lambda d: d["attemptCount"] == 2)
+        delay = _at(second["nextAttemptAt"]) - _at(second["attempts"][1]["attemptedAt"])
+        assert timedelta(seconds=30) <= delay < timedelta(seconds=31)
+
+        h.advance(31)
+        done = await h.wait_delivery(tenant, delivery_id, lambda d: d["status"] == "succeeded")
+        assert [a["statusCode"] for a in done["attempts"]] == [500, 502, 200]
+        assert len(receiver.requests) == 3
+        # Same delivery id and body on every attempt, each signed with its own timestamp.
+        assert {r.headers["x-webhook-id"] for r in receiver.requests} == {delivery_id}
+        assert len({r.body for r in receiver.requests}) == 1
+        assert len({r.headers["x-webhook-timestamp"] for r in receiver.requests}) == 3
+
+
+async def test_fails_after_the_last_attempt_and_retry_revives(database_url: str) -> None:
+    receiver = Receiver(default=Reply(404))
+    async with receiver, dispatching(database_url, retry_schedule=(1, 1)) as h:
+        tenant, _, delivery_id = await _ingest_one(h, receiver)
+        await h.wait_delivery(tenant, delivery_id, lambda d: d["attemptCount"] == 1)
+        h.advance(2)
+        await h.wait_delivery(tenant, delivery_id, lambda d: d["attemptCount"] == 2)
+        h.advance(2)
+        failed = await h.wait_delivery(tenant, delivery_id, lambda d: d["status"] == "failed")
+        assert failed["attemptCount"] == 3
+        assert failed["nextAttemptAt"] is None
+        assert failed["lastError"]
+
+        h.advance(3600)
+        receiver.default = Reply(204, body=b"")
+        response = await h.client.post(
+            f"/v1/deliveries/{delivery_id}/retry", headers=tenant.headers
+        )
+        assert response.status_code == 202
+        revived = await h.wait_delivery(tenant, delivery_id, lambda d: d["status"] == "succeeded")
+        assert revived["attemptCount"] == 4
+        assert len(receiver.requests) == 4
+
+
+@pytest.mark.parametrize("status", [429, 503])
+async def test_retry_after_is_honoured_and_clamped(database_url: str, status: int) -> None:
+    receiver = Receiver().then(Reply(status, headers={"Retry-After": "120"}))
+    overrides = {"retry_schedule": (5, 5, 5, 5), "retry_after_max_seconds": 900}
+    async with receiver, dispatching(database_url, **overrides) as h:
+        tenant, _, delivery_id = await _ingest_one(h, receiver)
+        # delta-seconds; an HTTP date (10 min ahead of the dispatcher's clock); a clamp.
+        expected = [(120, 121), (595, 606), (900, 901)]
+        for number, (low, high) in enumerate(expected, start=1):
+            detail = await h.wait_delivery(
+                tenant, delivery_id, lambda d, n=number: d["attemptCount"] == n
+            )
+            attempted = _at(detail["attempts"][-1]["attemptedAt"])
+            delay = (_at(detail["nextAttemptAt"]) - attempted).total_seconds()
+            assert low <= delay < high, (number, delay)
+            if number == 1:
+                date = format_datetime(h.clock() + timedelta(seconds=high + 1 + 600), usegmt=True)
+                receiver.then(Reply(status, headers={"Retry-After": date}))
+            else:
+                receiver.then(Reply(status, headers={"Retry-After": "999999"}))
+            h.advance(high + 1)
+
+
+async def test_timeout_is_a_failed_attempt(database_url: str) -> None:
+    receiver = Receiver().then(Reply(200, delay=5))
+    async with receiver, dispatching(database_url, delivery_timeout_seconds=0.3) as h:
+        tenant, _, delivery_id = await _ingest_one(h, receiver)
+        detail = await h.wait_delivery(tenant, delivery_id, lambda d: d["attemptCount"] == 1)
+        [attempt] = detail["attempts"]
+        assert detail["status"] == "pending"
+        assert attempt["statusCode"] is None
+        assert attempt["error"].startswith("timeout")
+        assert attempt["latencyMs"] < 2000
+
+
+async def test_redirect_is_not_followed(database_url: str) -> None:
+    receiver = Receiver().then(Reply(302, headers={"Location": "/elsewhere"}))
+    async with receiver, dispatching(database_url) as h:
+        tenant, _, delivery_id = await _ingest_one(h, receiver)
+        detail = await h.wait_delivery(tenant, delivery_id, lambda d: d["attemptCount"] == 1)
+        assert detail["status"] == "pending"
+        assert detail["lastStatusCode"] == 302
+        assert "redirect" in detail["lastError"]
+        assert [r.path for r in receiver.requests] == ["/hook"]
+
+
+async def test_unreachable_endpoint_is_a_failed_attempt(database_url: str) -> None:
+    receiver = await Receiver().start()
+    url = receiver.url()
+    await receiver.stop()  # nothing listens on that port any more
+    async with dispatching(database_url) as h:
+        tenant, _ = await h.tenant_with_webhook(url)
+        response = await h.client.post(
+            "/v1/events", json=app_event(), headers=tenant.ingest_headers
+        )
+        assert response.status_code == 202
+        [delivery] = await h.deliveries(tenant, _["id"])
+        detail = await h.wait_delivery(tenant, delivery["id"], lambda d: d["attemptCount"] == 1)
+        assert detail["attempts"][0]["error"].startswith("connect")
