@@ -96,5 +96,6 @@ async def dispatching(database_url: str, **overrides: Any) -> AsyncIterator[Harn
     app.state.clock = clock
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://hookline.test") as client:
+        base_url = "http://hookline.test"
+        async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
             yield Harness(app, client, clock)
