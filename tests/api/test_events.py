@@ -28,7 +28,7 @@ async def _post(client: httpx.AsyncClient, tenant: Tenant, body: Any) -> httpx.R
 async def test_accepts_an_event_with_defaults_and_fans_out(
     client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    response = await _post(client, tenant, app_event(user_id="u-1", team_id=42))
+    response = await _post(client, tenant, {**app_event(user_id="u-1"), "teamId": 42})
     assert response.status_code == 202, response.text
     body = response.json()
     assert body["id"].startswith("evt_")
