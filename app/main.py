@@ -24,7 +24,9 @@ from app.errors import install_error_handlers
 from app.kit.signals import Signals
 from app.live.server import live_component, live_feed
 from app.ops.health import router as health_router
+from app.ops.logging import configure_logging
 from app.ops.metrics import router as metrics_router
+from app.ops.request_id import RequestIdMiddleware
 
 FRONTEND_DIST = Path(__file__).resolve().parents[1] / "frontend" / "dist"
 SWAGGER_STATIC = Path(swagger_ui.__file__).parent / "static"
@@ -33,6 +35,8 @@ SWAGGER_STATIC = Path(swagger_ui.__file__).parent / "static"
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
+    # Here rather than in create_app: uvicorn configures its loggers after the app is built.
+    configure_logging(settings)
     engine = create_engine(settings)
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
@@ -70,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.signals = Signals()
     app.state.components = _components(settings)
     install_error_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
     app.include_router(api_router)
     app.include_router(health_router)
     app.include_router(metrics_router)
