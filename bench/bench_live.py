@@ -10,6 +10,7 @@ share of python-socketio AsyncClients (websocket transport, `auth: {token}`).
 Targets (issue 5): p99 < 250 ms; (c) >= 80 % of (a).
 
 Run: python -m bench.bench_live [--quick] [--clients 500] [--rate 50] [--seconds 10]
+         [--database-url postgresql+asyncpg://…/empty_db] [--concurrency N]
 """
 
 from __future__ import annotations
@@ -50,11 +51,13 @@ def _free_port() -> int:
         return port
 
 
-async def _start_server(state: Path) -> tuple[asyncio.subprocess.Process, str]:
+async def _start_server(
+    state: Path, database_url: str | None
+) -> tuple[asyncio.subprocess.Process, str]:
     port = _free_port()
     env = bench_env(
         {
-            "HOOKLINE_DATABASE_URL": f"sqlite+aiosqlite:///{state / 'bench.db'}",
+            "HOOKLINE_DATABASE_URL": database_url or f"sqlite+aiosqlite:///{state / 'bench.db'}",
             "HOOKLINE_ADMIN_TOKEN": ADMIN_TOKEN,
             "HOOKLINE_DISPATCHER": "off",
             "HOOKLINE_LOG_LEVEL": "warning",
@@ -94,10 +97,14 @@ async def _tenant(http: aiohttp.ClientSession, url: str) -> tuple[str, str]:
 
 
 async def _post(http: aiohttp.ClientSession, url: str, key: str, body: dict[str, Any]) -> bool:
+    """One ingest request; False (not an exception) when it was refused or failed."""
     headers = {"Authorization": f"Bearer {key}"}
-    async with http.post(f"{url}/v1/events", json=body, headers=headers) as response:
-        await response.read()
-        return response.status == 202
+    try:
+        async with http.post(f"{url}/v1/events", json=body, headers=headers) as response:
+            await response.read()
+            return response.status == 202
+    except (aiohttp.ClientError, TimeoutError):
+        return False
 
 
 async def _throughput(url: str, key: str, seconds: float, concurrency: int) -> float:
@@ -118,12 +125,15 @@ async def _throughput(url: str, key: str, seconds: float, concurrency: int) -> f
 
 
 async def _fixed_rate(url: str, key: str, rate: float, seconds: float) -> dict[str, float]:
+    accepted = 0
     async with aiohttp.ClientSession() as http:
 
         async def fire(i: int) -> None:
-            await _post(http, url, key, ingest_event(i, now_ns()))
+            nonlocal accepted
+            accepted += await _post(http, url, key, ingest_event(i, now_ns()))
 
-        return await paced(rate, seconds, fire)
+        result = await paced(rate, seconds, fire)
+    return {**result, "accepted": float(accepted)}
 
 
 # -- client processes ----------------------------------------------------------------------
@@ -226,7 +236,7 @@ async def _dropped(url: str) -> float:
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="hookline-bench-live-") as tmp:
-        server, url = await _start_server(Path(tmp))
+        server, url = await _start_server(Path(tmp), args.database_url)
         procs: list[asyncio.subprocess.Process] = []
         try:
             async with aiohttp.ClientSession() as http:
@@ -246,12 +256,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             for proc in procs:
                 await terminate(proc)
             await terminate(server)
-    expected = int(args.rate * args.seconds) * args.clients
+    expected = int(pacing["accepted"]) * args.clients
     summary = latency_summary_ms(latency["latencies"])
     return {
         "clients": args.clients,
         "connected": latency["connected"],
         "events": int(args.rate * args.seconds),
+        "accepted": int(pacing["accepted"]),
         "deliveries_expected": expected,
         "deliveries_received": len(latency["latencies"]),
         **summary,
@@ -272,7 +283,10 @@ def _report(result: dict[str, Any]) -> None:
     print_table(
         ["measure", "value"],
         [
-            ["events at fixed rate", result["events"]],
+            [
+                "events at fixed rate (sent / accepted)",
+                f"{result['events']} / {result['accepted']}",
+            ],
             [
                 "deliveries received / expected",
                 f"{result['deliveries_received']:,} / {result['deliveries_expected']:,}",
@@ -307,11 +321,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rate", type=float, default=50.0)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--throughput-seconds", type=float, default=5.0)
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        help="ingest requests in flight for throughput (default: 1 on SQLite, 8 otherwise)",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="an empty database (migrated on start); default: a fresh SQLite file",
+    )
     parser.add_argument("--quick", action="store_true", help="100 clients, 5 s: a smoke run")
     args = parser.parse_args(argv)
     if args.quick:
         args.clients, args.seconds, args.throughput_seconds = 100, 5.0, 3.0
+    if args.concurrency is None:
+        sqlite = args.database_url is None or args.database_url.startswith("sqlite")
+        args.concurrency = 1 if sqlite else 8
     _use_uvloop()
     _report(asyncio.run(run(args)))
 
