@@ -50,7 +50,7 @@ class Dispatcher:
         self._http = http
         self._rng = rng or random.Random()
         # The lease must outlive an attempt (timeout) plus the write of its result.
-        lease = max(float(settings.lease_seconds), settings.delivery_timeout_seconds * 2 + 10)
+        lease = max(float(settings.lease_seconds), settings.delivery_timeout_seconds + 5)
         self._claimer = Claimer(
             sessionmaker, postgres=not settings.is_sqlite, lease=timedelta(seconds=lease)
         )
