@@ -1,4 +1,5 @@
-"""Command line: `python -m app serve | worker | migrate | create-reseller NAME | demo`."""
+"""Command line: `python -m app serve | worker | migrate | create-reseller NAME | demo |
+demo-traffic`."""
 
 import argparse
 import asyncio
@@ -55,24 +56,29 @@ async def _create_reseller(settings: Settings, name: str) -> tuple[str, str]:
         await engine.dispose()
 
 
-def _demo(settings: Settings, host: str, port: int, state_dir: Path) -> None:
-    """The embedded default: SQLite, a demo tenant, its keys printed, then serve."""
+def _demo(settings: Settings, host: str, port: int, state_dir: Path, traffic: bool = True) -> None:
+    """The embedded default: SQLite, a demo tenant, its keys printed, then serve.
+
+    A background thread gives the tenant a webhook and, unless `--no-traffic`, posts
+    synthetic events gently once the server answers, so the live feed is alive.
+    """
     from app.db.engine import create_engine, create_sessionmaker
-    from app.demo import admin_token, ensure_demo_tenant
+    from app.demo import DemoTenant, admin_token, ensure_demo_tenant
+    from app.demo_traffic import start_demo
 
     if settings.admin_token is None:
         settings = settings.model_copy(update={"admin_token": _secret(admin_token(state_dir))})
     _migrate(settings)
 
-    async def prepare() -> str:
+    async def prepare() -> "DemoTenant":
         engine = create_engine(settings)
         try:
-            tenant = await ensure_demo_tenant(create_sessionmaker(engine), state_dir)
+            return await ensure_demo_tenant(create_sessionmaker(engine), state_dir)
         finally:
             await engine.dispose()
-        return tenant.api_key
 
-    api_key = asyncio.run(prepare())
+    tenant = asyncio.run(prepare())
+    api_key = tenant.api_key
     assert settings.admin_token is not None
     url = f"http://{host}:{port}/"
     print(  # noqa: T201 - this is the command's output
@@ -84,7 +90,58 @@ def _demo(settings: Settings, host: str, port: int, state_dir: Path) -> None:
         f"  Database:         {settings.database_url}\n",
         flush=True,
     )
+    local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    start_demo(f"http://{local}:{port}", api_key, list(tenant.ingest_keys.values()), traffic)
     _serve(settings.model_copy(update={"auto_migrate": False, "demo": True}), host, port)
+
+
+def _add_demo_traffic(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    sub = commands.add_parser("demo-traffic", help="post synthetic events to a running Hookline")
+    sub.add_argument("--url", default="http://127.0.0.1:8000", help="Hookline's base URL")
+    sub.add_argument("--rate", type=float, default=2.0, help="events per second")
+    sub.add_argument("--duration", type=float, help="seconds to run (default: until Ctrl-C)")
+    sub.add_argument("--count", type=int, help="events to send")
+    sub.add_argument(
+        "--ingest-key",
+        action="append",
+        dest="ingest_keys",
+        help="an organisation's ik_ key (repeatable; default: the demo's, .hookline/demo.json)",
+    )
+    sub.add_argument("--batch", type=int, default=1, help="events per request (/v1/events/batch)")
+    sub.add_argument("--screenshot-kb", type=int, default=0, help="pad screenshots to ~N KB")
+    sub.add_argument("--seed", type=int, help="random seed, for repeatable traffic")
+
+
+def _demo_traffic(args: argparse.Namespace) -> None:
+    import json
+
+    from app.demo_traffic import TrafficStats, send_events, summary
+
+    keys: list[str] = args.ingest_keys or []
+    if not keys:
+        try:
+            state = json.loads(Path(".hookline/demo.json").read_text())
+            keys = [str(key) for key in state["ingestKeys"].values()]
+        except (OSError, ValueError, KeyError, AttributeError):
+            sys.exit("no --ingest-key given and no demo keys in .hookline/demo.json")
+    stats = TrafficStats()
+    try:
+        asyncio.run(
+            send_events(
+                args.url,
+                keys,
+                args.rate,
+                args.duration,
+                args.count,
+                batch_size=args.batch,
+                screenshot_kb=args.screenshot_kb,
+                seed=args.seed,
+                stats=stats,
+            )
+        )
+    except KeyboardInterrupt:
+        pass
+    print(summary(stats))  # noqa: T201 - this is the command's output
 
 
 def _secret(value: str) -> object:
@@ -100,6 +157,10 @@ def main(argv: list[str] | None = None) -> None:
         sub = commands.add_parser(name)
         sub.add_argument("--host", default="127.0.0.1")
         sub.add_argument("--port", type=int, default=8000)
+    commands.choices["demo"].add_argument(
+        "--no-traffic", action="store_true", help="do not post synthetic demo events"
+    )
+    _add_demo_traffic(commands)
     commands.add_parser("worker", help="run the dispatcher only")
     commands.add_parser("migrate", help="apply database migrations")
     create = commands.add_parser("create-reseller", help="create a reseller, print id and key")
@@ -109,7 +170,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "serve":
         _serve(settings, args.host, args.port)
     elif args.command == "demo":
-        _demo(settings, args.host, args.port, Path(".hookline"))
+        _demo(settings, args.host, args.port, Path(".hookline"), traffic=not args.no_traffic)
+    elif args.command == "demo-traffic":
+        _demo_traffic(args)
     elif args.command == "worker":
         _worker(settings)
     elif args.command == "migrate":

@@ -11,6 +11,7 @@ import asyncio
 import base64
 import hashlib
 import random
+import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -250,3 +251,60 @@ def summary(stats: TrafficStats) -> str:
         f"{stats.elapsed:.1f}s ({stats.rate:.1f}/s); deliveries {stats.deliveries}; "
         f"types: {types or '-'}; statuses: {statuses or '-'}"
     )
+
+
+# --- the embedded demo: a webhook and gentle traffic once the server answers ---
+
+# No external endpoint is reachable from a laptop demo by default: deliveries to this one
+# fail and retry, which is what the delivery log should show; edit it to a real receiver.
+DEMO_WEBHOOK = {
+    "name": "Demo endpoint",
+    "url": "https://example.com/hookline-demo",
+    "events": list(EVENT_TYPES),
+}
+DEMO_RATE = 0.5  # one event every two seconds: the feed is alive, the database stays small
+
+
+async def wait_until_up(client: httpx.AsyncClient, timeout: float = 60.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if (await client.get("/healthz")).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        await asyncio.sleep(0.25)
+    return False
+
+
+async def ensure_demo_webhook(client: httpx.AsyncClient, api_key: str) -> None:
+    """One webhook subscribed to every type, unless the tenant already has webhooks."""
+    headers = {"Authorization": f"Bearer {api_key}"}
+    existing = await client.get("/v1/webhooks", params={"limit": 1}, headers=headers)
+    if existing.status_code == 200 and not existing.json()["data"]:
+        await client.post("/v1/webhooks", json=DEMO_WEBHOOK, headers=headers)
+
+
+async def run_demo(
+    base_url: str, api_key: str, ingest_keys: Sequence[str], traffic: bool, rate: float = DEMO_RATE
+) -> None:
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        if not await wait_until_up(client):
+            return
+        await ensure_demo_webhook(client, api_key)
+        if traffic:
+            await send_events(base_url, ingest_keys, rate, client=client)
+
+
+def start_demo(
+    base_url: str, api_key: str, ingest_keys: Sequence[str], traffic: bool
+) -> threading.Thread:
+    """Runs `run_demo` on its own loop in a daemon thread: it ends with the server."""
+    thread = threading.Thread(
+        target=asyncio.run,
+        args=(run_demo(base_url, api_key, list(ingest_keys), traffic),),
+        name="hookline-demo-traffic",
+        daemon=True,
+    )
+    thread.start()
+    return thread

@@ -173,5 +173,8 @@ def configure_logging(settings: Settings) -> logging.Handler:
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+    # httpx logs every request it makes at INFO (the demo traffic's, a sender's): noise.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     _installed = handler
     return handler
