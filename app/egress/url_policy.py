@@ -7,6 +7,10 @@ octal `0177.0.0.1`, hex `0x7f.1`, short forms `127.1`, IPv6 embeddings of IPv4
 (mapped, compatible, NAT64, 6to4, Teredo) and full-width digits. Names reserved for
 local use (`localhost`, `*.localhost`, `.local`, `.internal`, `.localdomain`,
 `.home.arpa`) are refused too; other names are checked after resolution, at connect.
+
+Host names are held to letters, digits, `-` and `_` after IDNA, ports to 1-65535 in
+ASCII digits, and whitespace, control and invisible formatting characters are refused
+anywhere in the URL, so nothing downstream can read the host differently from us.
 """
 
 import ipaddress
@@ -48,14 +52,21 @@ _V6_RULES: tuple[tuple[str, str], ...] = (
     ("fe80::/10", "an IPv6 link-local address"),
     ("fec0::/10", "an IPv6 site-local address"),
     ("ff00::/8", "an IPv6 multicast address"),
+    ("64:ff9b:1::/48", "an IPv6 local-use NAT64 address (64:ff9b:1::/48)"),
+    ("3fff::/20", "an IPv6 documentation address"),
+    ("5f00::/16", "an IPv6 segment-routing address (5f00::/16)"),
 )
 _V4_NETWORKS = tuple((ipaddress.IPv4Network(net), why) for net, why in _V4_RULES)
 _V6_NETWORKS = tuple((ipaddress.IPv6Network(net), why) for net, why in _V6_RULES)
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
-_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
+_GLOBAL_UNICAST = ipaddress.IPv6Network("2000::/3")
 _V4_COMPATIBLE = ipaddress.IPv6Network("::/96")
 _V4_TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")
 _NUMERIC_LABEL = re.compile(r"^(0[xX][0-9a-fA-F]*|[0-9]+)$")
+_NAME_LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
+# The authority after user-info is refused: a host (bracketed IPv6 or no colon) and an
+# optional ASCII-digit port; urlsplit alone lets `[::1]x` or `:+80` through or misreads them.
+_AUTHORITY = re.compile(r"^(?P<host>\[[^\[\]]*\]|[^:\[\]]*)(?::(?P<port>[0-9]*))?$")
 
 
 class UrlRejected(ValueError):
@@ -70,7 +81,7 @@ def _embedded_v4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None
     """The IPv4 address an IPv6 address carries, in any of the usual embeddings."""
     if address.ipv4_mapped is not None:
         return address.ipv4_mapped
-    if address in _V4_TRANSLATED or address in _NAT64 or address in _NAT64_LOCAL:
+    if address in _V4_TRANSLATED or address in _NAT64:
         return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     if address.sixtofour is not None:
         return address.sixtofour
@@ -81,27 +92,33 @@ def _embedded_v4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None
     return None
 
 
-def refusal(address: IPAddress) -> str | None:
-    """Why `address` is not a public target, or None when it is."""
+def address_rule(address: IPAddress) -> str | None:
+    """Which rule refuses `address`, as a predicate ("is a loopback address"), or None."""
     if isinstance(address, ipaddress.IPv6Address):
         if address.scope_id:
-            return f"{address} has an IPv6 zone id"
+            return "has an IPv6 zone id"
         embedded = _embedded_v4(address)
         if embedded is not None:
-            inner = refusal(embedded)
-            return f"{address} embeds {embedded}, {inner.split(' is ', 1)[1]}" if inner else None
+            inner = address_rule(embedded)
+            return f"embeds {embedded}, {inner.removeprefix('is ')}" if inner else None
         for network6, why in _V6_NETWORKS:
             if address in network6:
-                return f"{address} is {why}"
-        if not address.is_global:
-            return f"{address} is not a public IPv6 address"
+                return f"is {why}"
+        if address not in _GLOBAL_UNICAST or not address.is_global:
+            return "is not a public IPv6 address"
         return None
     for network, why in _V4_NETWORKS:
         if address in network:
-            return f"{address} is {why}"
+            return f"is {why}"
     if not address.is_global:
-        return f"{address} is not a public IPv4 address"
+        return "is not a public IPv4 address"
     return None
+
+
+def refusal(address: IPAddress) -> str | None:
+    """Why `address` is not a public target, as a sentence, or None when it is."""
+    rule = address_rule(address)
+    return f"{address} {rule}" if rule else None
 
 
 def check_address(address: str | IPAddress, *, allow_private: bool = False) -> None:
@@ -159,67 +176,90 @@ def parse_whatwg_ipv4(host: str) -> ipaddress.IPv4Address | None:
     return ipaddress.IPv4Address(value)
 
 
+def _has_forbidden_characters(text: str) -> bool:
+    """Whitespace (any script), control and invisible formatting characters."""
+    return any(
+        c.isspace() or c == "\\" or unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")
+        for c in text
+    )
+
+
 def normalise_host(raw_host: str) -> str:
     """Percent-decoding, NFKC (full-width digits and dots) and IDNA, as browsers do."""
     host = unquote(raw_host)
+    if _has_forbidden_characters(host):
+        raise UrlRejected(f"host {raw_host!r} contains spaces or control characters")
     host = unicodedata.normalize("NFKC", host).replace("。", ".").lower()
     if not host.isascii():
         try:
-            host = host.encode("idna").decode("ascii")
+            host = host.encode("idna").decode("ascii").lower()
         except UnicodeError:
             raise UrlRejected(f"host {raw_host!r} is not a valid domain name") from None
     return host
 
 
+def _check_ipv6_literal(raw_host: str, *, allow_private: bool) -> None:
+    literal = raw_host[1:-1]
+    if "%" in literal:
+        raise UrlRejected("IPv6 zone ids are not allowed in webhook URLs")
+    try:
+        address = ipaddress.IPv6Address(literal)
+    except ipaddress.AddressValueError:
+        raise UrlRejected(f"host {raw_host!r} is not a valid IPv6 address") from None
+    check_address(address, allow_private=allow_private)
+
+
 def _check_host(raw_host: str, *, allow_private: bool) -> None:
     if raw_host.startswith("["):
-        literal = raw_host[1:-1]
-        if "%" in literal:
-            raise UrlRejected("IPv6 zone ids are not allowed in webhook URLs")
-        try:
-            check_address(ipaddress.IPv6Address(literal), allow_private=allow_private)
-        except ipaddress.AddressValueError:
-            raise UrlRejected(f"host {raw_host!r} is not a valid IPv6 address") from None
+        _check_ipv6_literal(raw_host, allow_private=allow_private)
         return
     host = normalise_host(raw_host)
-    if not host or any(c in host for c in "%/\\@[]:<>^|' \"") or not host.strip("."):
-        raise UrlRejected(f"host {raw_host!r} is not a valid domain name")
+    if not host.strip("."):
+        raise UrlRejected("URL must have a host")
+    # WHATWG: a host whose last label is numeric is an IPv4 address, or invalid.
     address = parse_whatwg_ipv4(host)
     if address is not None:
         check_address(address, allow_private=allow_private)
         return
-    name = host.rstrip(".")
+    name = host[:-1] if host.endswith(".") else host
+    labels = name.split(".")
+    if len(name) > 253 or not all(_NAME_LABEL.match(label) for label in labels):
+        raise UrlRejected(f"host {raw_host!r} is not a valid domain name")
     if not allow_private and (name in LOCAL_NAMES or name.endswith(LOCAL_SUFFIXES)):
         raise UrlRejected(f"{name} is a local host name")
-    if len(name) > 253 or any(not 0 < len(label) <= 63 for label in name.split(".")):
-        raise UrlRejected(f"host {raw_host!r} is not a valid domain name")
 
 
 def check_webhook_url(url: str, *, allow_private: bool = False) -> str:
-    """Validate a webhook URL on save; returns it stripped of surrounding whitespace."""
+    """Validate a webhook URL on save; returns it stripped of surrounding whitespace.
+
+    With `allow_private` (development and tests only) `http` and private, loopback and
+    local hosts are accepted; every other rule still applies.
+    """
     url = url.strip()
     if not url:
         raise UrlRejected("URL must not be empty")
     if len(url) > MAX_URL_LENGTH:
         raise UrlRejected(f"URL must be at most {MAX_URL_LENGTH} characters")
-    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in url) or "\\" in url:
+    if _has_forbidden_characters(url):
         raise UrlRejected("URL must not contain spaces, control characters or backslashes")
     try:
         parts = urlsplit(url)
-        port = parts.port
     except ValueError as exc:
         raise UrlRejected(f"URL is malformed: {exc}") from None
     allowed = ("https", "http") if allow_private else ("https",)
     if parts.scheme.lower() not in allowed:
         raise UrlRejected("URL must use https")
+    if not url[len(parts.scheme) :].startswith("://"):
+        raise UrlRejected("URL must have a host (scheme://host/...)")
     if "@" in parts.netloc:
         raise UrlRejected("URL must not contain user information (user:password@)")
-    if port == 0:
+    authority = _AUTHORITY.match(parts.netloc)
+    if authority is None:
+        raise UrlRejected("URL is malformed: the host or port cannot be read")
+    raw_host, port = authority.group("host"), authority.group("port")
+    if port and not 1 <= int(port) <= 65535:
         raise UrlRejected("URL port must be between 1 and 65535")
-    raw_host = parts.netloc.rsplit(":", 1)[0] if not parts.netloc.endswith("]") else parts.netloc
-    if parts.netloc.startswith("[") and "]" in parts.netloc:
-        raw_host = parts.netloc[: parts.netloc.index("]") + 1]
-    if not raw_host or not parts.hostname:
+    if not raw_host:
         raise UrlRejected("URL must have a host")
     _check_host(raw_host, allow_private=allow_private)
     return url

@@ -50,15 +50,16 @@ async def tls_server(ca: trustme.CA) -> AsyncIterator[int]:
         await runner.cleanup()
 
 
-async def _get(port: int, ca_bundle: str | None) -> str:
+async def _get(port: int, ca_bundle: str | None, host: str = HOST) -> str:
     connector = build_connector(
         allow_private=True,
-        ssl_context=build_ssl_context(ca_bundle),
+        ca_bundle=ca_bundle,
         limit=2,
-        resolver=TableResolver({HOST: ["127.0.0.1"]}),
+        limit_per_host=1,
+        resolver=TableResolver({HOST: ["127.0.0.1"], "other.example.test": ["127.0.0.1"]}),
     )
     async with aiohttp.ClientSession(connector=connector) as session:
-        async with session.get(f"https://{HOST}:{port}/") as response:
+        async with session.get(f"https://{host}:{port}/") as response:
             return await response.text()
 
 
@@ -70,3 +71,18 @@ async def test_https_without_the_ca_fails_verification(tls_server: int) -> None:
     with pytest.raises(aiohttp.ClientConnectorCertificateError) as caught:
         await _get(tls_server, None)
     assert describe_client_error(caught.value).startswith("tls: certificate verification failed")
+
+
+async def test_certificate_for_another_name_fails(tls_server: int, ca_file: Path) -> None:
+    """The trusted CA is not enough: the certificate must be for the URL's host (SNI)."""
+    with pytest.raises(aiohttp.ClientConnectorCertificateError) as caught:
+        await _get(tls_server, str(ca_file), host="other.example.test")
+    assert "hostname" in describe_client_error(caught.value).lower()
+
+
+def test_ssl_context_verifies_by_default(ca_file: Path) -> None:
+    context = build_ssl_context(str(ca_file))
+    assert context.verify_mode is ssl.CERT_REQUIRED
+    assert context.check_hostname is True
+    issuers = [dict(item[0] for item in ca["subject"]) for ca in context.get_ca_certs()]
+    assert any("trustme" in str(issuer) for issuer in issuers)

@@ -31,6 +31,20 @@ ACCEPTED = [
     "https://1.1.1.1/",
     "https://example.com/%7Euser",
     "https://e-x.example/path;params",
+    "https://example.com./",
+    "https://example.com:/",
+    "https://example.com:00443/",
+    "https://example.com:65535/",
+    "https://_acme.example.com/",
+    "https://example.com/?next=http://127.0.0.1/",
+    "https://example.com/path@127.0.0.1",
+    "https://example.com#@127.0.0.1",
+    "https://[2002:808:808::1]/",  # 6to4 around a public address
+    "https://[64:ff9b::808:808]/",  # NAT64 of a public address
+    "https://[::ffff:8.8.8.8]/",
+    "https://１.１.１.１/",
+    "https://8.8.8.8./",
+    "https://134744072/",  # 8.8.8.8 spelled as one number: public, so fine
 ]
 
 REJECTED = [
@@ -50,7 +64,28 @@ REJECTED = [
     ("https://exa\nmple.com/", "control"),
     ("https://example.com\\@evil/", "backslash"),
     ("https://example.com:0/", "port"),
-    ("https://example.com:99999/", "malformed"),
+    ("https://example.com:99999/", "port"),
+    ("https://example.com:65536/", "port"),
+    ("https://example.com:+443/", "malformed"),
+    ("https://example.com:٤٤٣/", "malformed"),
+    ("https://a:b:c/", "malformed"),
+    ("https://[2606:4700::1111]x/", "malformed"),
+    ("https://[example.com]/", "malformed"),
+    ("https:example.com", "host"),
+    ("https:/example.com", "host"),
+    ("https://:443/", "host"),
+    ("https://./", "host"),
+    ("https://example.com/a\u00a0b", "spaces"),
+    ("https://example.com/\u202eevil", "control"),
+    ("https://exa\u200bmple.com/", "control"),
+    ("https://exa%00mple.com/", "control"),
+    ("https://exa%0Ample.com/", "control"),
+    ("https://exa%20mple.com/", "spaces"),
+    ("https://ex*ample.com/", "not a valid domain name"),
+    ("https://example.com../", "not a valid domain name"),
+    ("https://-example.com/", "not a valid domain name"),
+    ("https://" + "a" * 64 + ".example/", "not a valid domain name"),
+    ("https://%ff.example/", "not a valid domain name"),
     ("https://localhost/", "local host name"),
     ("https://LOCALHOST/", "local host name"),
     ("https://localhost./", "local host name"),
@@ -59,6 +94,9 @@ REJECTED = [
     ("https://metadata.google.internal/", "local host name"),
     ("https://box.localdomain/", "local host name"),
     ("https://nas.home.arpa/", "local host name"),
+    ("https://Api.LocalHost./", "local host name"),
+    ("https://localhost.localdomain/", "local host name"),
+    ("https://%6c%6f%63%61%6c%68%6f%73%74/", "local host name"),
     ("https://127.0.0.1/", "loopback"),
     ("https://127.255.255.254/", "loopback"),
     ("https://127.0.0.1.:443/", "loopback"),
@@ -72,6 +110,25 @@ REJECTED = [
     ("https://127.0.1/", "loopback"),
     ("https://%31%32%37.0.0.1/", "loopback"),
     ("https://１２７.０.０.１/", "loopback"),
+    ("https://１２７．０．０．１/", "loopback"),
+    ("https://127。0。0。1/", "loopback"),
+    ("https://0x7F.0.0.1/", "loopback"),
+    ("https://0X7F000001/", "loopback"),
+    ("https://127.0.0x0.1/", "loopback"),
+    ("https://0177.1/", "loopback"),
+    ("https://127.0.0.1./", "loopback"),
+    ("https://127.0.0.\u00ad1/", "control"),
+    ("https://0x/", "unspecified"),
+    ("https://169.254.43518/", "link-local"),
+    ("https://2852039166/", "link-local"),
+    ("https://0xa9.0xfe.0xa9.0xfe/", "link-local"),
+    ("https://0251.0376.0251.0376/", "link-local"),
+    ("https://100.64.1/", "carrier-grade NAT"),
+    ("https://172.16.1/", "172.16.0.0/12"),
+    ("https://198.19.255.1/", "benchmarking"),
+    ("https://09.1.1.1/", "not a valid IPv4"),
+    ("https://127.0.0.0x/", "loopback"),
+    ("https://a.b.127.0.0.1/", "neither a valid name"),
     ("https://0/", "unspecified"),
     ("https://0.0.0.0/", "unspecified"),
     ("https://10.0.0.1/", "10.0.0.0/8"),
@@ -116,6 +173,17 @@ REJECTED = [
     ("https://[fec0::1]/", "site-local"),
     ("https://[ff02::1]/", "multicast"),
     ("https://[2001:db8::1]/", "documentation"),
+    ("https://[3fff::1]/", "documentation"),
+    ("https://[5f00::1]/", "segment-routing"),
+    ("https://[64:ff9b:1::a00:1]/", "NAT64"),
+    ("https://[::ffff:0:a00:1]/", "10.0.0.0/8"),
+    ("https://[::ffff:a9fe:a9fe]/", "link-local"),
+    ("https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/", "documentation"),  # Teredo 192.0.2.45
+    ("https://[100::1]/", "discard"),
+    ("https://[4000::1]/", "not a public IPv6"),
+    ("https://[::2]/", "unspecified"),
+    ("https://[::ffff:0177.0.0.1]/", "malformed"),
+    ("https://[fe80::1%eth0]/", "zone"),
     ("https://[::1/", "malformed"),
 ]
 
@@ -132,8 +200,8 @@ def test_rejected_with_the_rule_named(url: str, rule: str) -> None:
     assert rule.lower() in caught.value.reason.lower(), caught.value.reason
 
 
-def test_at_least_sixty_cases() -> None:
-    assert len(ACCEPTED) + len(REJECTED) >= 60
+def test_at_least_eighty_cases() -> None:
+    assert len(ACCEPTED) + len(REJECTED) >= 80
 
 
 @pytest.mark.parametrize(
@@ -182,12 +250,42 @@ def test_allow_private_keeps_the_other_rules(url: str) -> None:
         ("fe80::abcd", False),
         ("fd00::5", False),
         ("ff05::2", False),
+        ("3fff::1", False),
+        ("64:ff9b:1::808:808", False),
+        ("2001:4860:4860::8888", True),
+        ("1.1.1.1", True),
+        ("198.18.0.1", False),
+        ("255.255.255.255", False),
     ],
 )
 def test_check_address(address: str, public: bool) -> None:
     assert is_public_address(address) is public
     assert is_public_address(ipaddress.ip_address(address)) is public
     check_address(address, allow_private=True)  # never raises when private is allowed
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("127.0.0.1", "127.0.0.1 is a loopback address"),
+        ("0.0.0.0", "0.0.0.0 is an unspecified ('this network') address"),
+        ("10.9.8.7", "10.9.8.7 is a private address (10.0.0.0/8)"),
+        (
+            "169.254.169.254",
+            "169.254.169.254 is a link-local address (169.254.0.0/16, cloud metadata)",
+        ),
+        ("::1", "::1 is the IPv6 loopback address"),
+        ("::ffff:127.0.0.1", "::ffff:7f00:1 embeds 127.0.0.1, a loopback address"),
+        ("64:ff9b::a9fe:a9fe", "64:ff9b::a9fe:a9fe embeds 169.254.169.254, a link-local address"),
+        ("2002:c0a8:0101::1", "2002:c0a8:101::1 embeds 192.168.1.1, a private address"),
+        ("fe80::1%eth0", "fe80::1%eth0 has an IPv6 zone id"),
+        ("fd00::1", "fd00::1 is an IPv6 unique local address (fc00::/7)"),
+    ],
+)
+def test_check_address_names_the_rule(address: str, reason: str) -> None:
+    with pytest.raises(UrlRejected) as caught:
+        check_address(address)
+    assert caught.value.reason.startswith(reason), caught.value.reason
 
 
 def test_check_address_refuses_non_addresses() -> None:
