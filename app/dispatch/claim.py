@@ -82,7 +82,9 @@ class Claimer:
             chosen = _within_budget(rows, endpoint_budget, in_flight)
             jobs = await self._take(session, chosen, now) if chosen else []
             await session.commit()
-        return jobs, len(rows) >= limit or len(chosen) < len(rows)
+        # More may be waiting: a full batch, rows over an endpoint's budget, or endpoints
+        # skipped because they were at their bound.
+        return jobs, len(rows) >= limit or len(chosen) < len(rows) or bool(saturated)
 
     async def _take(self, session: AsyncSession, ids: list[str], now: datetime) -> list[Job]:
         token = secrets.token_hex(16)

@@ -125,8 +125,16 @@ class Dispatcher:
             self._in_flight[job.webhook_id] = left
         else:
             del self._in_flight[job.webhook_id]
-        if self._more_waiting and not self._stopping:
-            self._wake.set()  # a slot is free and rows were left behind
+        if self._more_waiting and not self._stopping and self._refill_now(left):
+            self._wake.set()  # slots are free and rows were left behind
+
+    def _refill_now(self, endpoint_left: int) -> bool:
+        """Claim again once half an endpoint's (or the global) slots are free: one claim
+        per completion would cost a transaction per delivery."""
+        return (
+            endpoint_left <= self.settings.endpoint_concurrency // 2
+            or len(self._jobs) <= self.settings.dispatcher_concurrency // 2
+        )
 
     async def _writer(self) -> None:
         done = False

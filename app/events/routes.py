@@ -1,6 +1,6 @@
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from app.auth.deps import IngestAuth, ResellerAuth
 from app.db.session import SessionDep
@@ -24,7 +24,6 @@ from app.kit.params import DEFAULT_PAGE, CursorParam, LimitParam
 from app.kit.state import SettingsDep, SignalsDep
 from app.kit.time import utc_now
 from app.models import Event
-from app.wire.canonical_json import loads
 
 router = APIRouter(tags=["events"])
 
@@ -149,12 +148,14 @@ async def list_events(
 
 
 @router.get("/events/{event_id}", response_model=EventDetail)
-async def get_event(event_id: str, principal: ResellerAuth, session: SessionDep) -> EventDetail:
+async def get_event(event_id: str, principal: ResellerAuth, session: SessionDep) -> Response:
     """One event with its full payload: the envelope exactly as delivered."""
     event, organisation_name = await service.get_event(session, principal.reseller_id, event_id)
-    return EventDetail.model_validate(
-        {**_event_out(event, organisation_name), "payload": loads(event.body)}
-    )
+    head = EventOut.model_validate(_event_out(event, organisation_name)).model_dump_json()
+    # The stored canonical bytes are already JSON: splice them in rather than parse and
+    # re-encode (which would also trip over lone surrogates the envelope may carry).
+    content = head[:-1].encode() + b',"payload":' + event.body + b"}"
+    return Response(content, media_type="application/json")
 
 
 @router.get("/event-types")

@@ -1,0 +1,274 @@
+"""End-to-end delivery benchmark: Hookline on PostgreSQL against the Celery baseline.
+
+One run, the same fast loopback receiver (bench.receiver, its own process), and:
+  (a) throughput: N events (1 KiB envelopes) posted through `POST /v1/events/batch`
+      (1,000 per request) to a real `python -m app serve` process; end-to-end =
+      N / (first ingest request -> last arrival at the receiver);
+  (b) latency: single-event ingest at a fixed rate; p50/p99 from the moment the
+      request is sent to the moment the receiver has the delivery;
+then bench.celery_baseline.run_baseline with the same N, rate and duration, and the
+ratio. Targets: >= 6x the baseline's end-to-end deliveries/s, p99 < 50 ms at 500/s.
+
+Run: python -m bench.bench_delivery [--quick] [--mode worker|embedded] [--no-baseline]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import sys
+import time
+import uuid
+from typing import Any
+
+import aiohttp
+import asyncpg
+
+from bench.common import (
+    bench_env,
+    ingest_event,
+    latency_summary_ms,
+    now_ns,
+    paced,
+    print_table,
+    spawn,
+    spawn_listening,
+    terminate,
+)
+
+ADMIN_TOKEN = "bench-admin-token-0123456789"
+PG_ADMIN = os.environ.get("HOOKLINE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+BATCH = 1000
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def _admin_sql(sql: str) -> None:
+    connection = await asyncpg.connect(PG_ADMIN, timeout=10)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+class Receiver:
+    def __init__(self, http: aiohttp.ClientSession, port: int) -> None:
+        self.http, self.base = http, f"http://127.0.0.1:{port}"
+
+    async def stats(self) -> dict[str, int]:
+        async with self.http.get(f"{self.base}/stats") as response:
+            result: dict[str, int] = await response.json()
+            return result
+
+    async def reset(self) -> None:
+        async with self.http.delete(f"{self.base}/stats"):
+            pass
+
+    async def latencies(self) -> list[int]:
+        async with self.http.get(f"{self.base}/latencies") as response:
+            result: list[int] = await response.json()
+            return result
+
+    async def wait_for(self, count: int, stall_s: float = 30.0) -> dict[str, int]:
+        seen, since = -1, time.monotonic()
+        while True:
+            stats = await self.stats()
+            if stats["count"] >= count:
+                return stats
+            if stats["count"] != seen:
+                seen, since = stats["count"], time.monotonic()
+            elif time.monotonic() - since > stall_s:
+                raise RuntimeError(f"stalled at {seen}/{count} deliveries")
+            await asyncio.sleep(0.01)
+
+
+async def _start_hookline(database_url: str, mode: str) -> tuple[list[Any], str]:
+    port = _free_port()
+    settings = {
+        "HOOKLINE_DATABASE_URL": database_url,
+        "HOOKLINE_ADMIN_TOKEN": ADMIN_TOKEN,
+        "HOOKLINE_ALLOW_PRIVATE_TARGETS": "true",
+        "HOOKLINE_LOG_LEVEL": "warning",
+        "HOOKLINE_ENDPOINT_CONCURRENCY": "64",
+        "HOOKLINE_DISPATCHER": "on" if mode == "embedded" else "off",
+    }
+    serve = [sys.executable, "-m", "app", "serve", "--port", str(port)]
+    procs: list[Any] = [await spawn(serve, env=bench_env(settings))]
+    url = f"http://127.0.0.1:{port}"
+    async with aiohttp.ClientSession() as http:
+        for _ in range(300):
+            try:
+                async with http.get(f"{url}/readyz") as response:
+                    if response.status == 200:
+                        break
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+        else:
+            raise RuntimeError("hookline serve did not become ready")
+    if mode == "worker":
+        settings.update(HOOKLINE_AUTO_MIGRATE="false", HOOKLINE_DISPATCHER="on")
+        worker, _ = await _spawn_worker(bench_env(settings))
+        procs.append(worker)
+    return procs, url
+
+
+async def _spawn_worker(env: dict[str, str]) -> tuple[Any, None]:
+    proc = await spawn([sys.executable, "-m", "app", "worker"], env=env, stdout=-1)
+    assert proc.stdout is not None
+    line = await asyncio.wait_for(proc.stdout.readline(), 30)
+    if b"WORKER READY" not in line:
+        raise RuntimeError(f"worker did not start: {line!r}")
+    return proc, None
+
+
+async def _tenant(http: aiohttp.ClientSession, url: str, hook: str) -> tuple[str, str]:
+    """A reseller, an organisation and one webhook pointing at the receiver."""
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    async with http.post(f"{url}/v1/admin/resellers", json={"name": "Bench"}, headers=admin) as r:
+        api_key = (await r.json())["apiKey"]
+    headers = {"Authorization": f"Bearer {api_key}"}
+    async with http.post(f"{url}/v1/organisations", json={"name": "Org"}, headers=headers) as r:
+        ingest_key = (await r.json())["ingestKey"]
+    body = {"name": "Bench", "url": hook, "events": ["desktop.app_tracking.captured"]}
+    async with http.post(f"{url}/v1/webhooks", json=body, headers=headers) as r:
+        secret = (await r.json())["secret"]
+    return ingest_key, secret
+
+
+async def _post(http: aiohttp.ClientSession, url: str, key: str, path: str, body: Any) -> None:
+    headers = {"Authorization": f"Bearer {key}"}
+    async with http.post(f"{url}{path}", json=body, headers=headers) as response:
+        if response.status != 202:
+            raise RuntimeError(f"ingest answered {response.status}: {await response.text()}")
+
+
+async def _measure(
+    http: aiohttp.ClientSession, url: str, key: str, rx: Receiver, args: argparse.Namespace
+) -> dict[str, float]:
+    n = args.events
+    batches = [
+        {"events": [ingest_event(i) for i in range(start, min(start + BATCH, n))]}
+        for start in range(0, n, BATCH)
+    ]
+    start = now_ns()
+    for batch in batches:
+        await _post(http, url, key, "/v1/events/batch", batch)
+    ingested = now_ns()
+    stats = await rx.wait_for(n)
+    if stats["unique"] != n or stats["bad_signatures"]:
+        raise RuntimeError(f"duplicates or bad signatures: {stats}")
+    result: dict[str, float] = {
+        "n_events": float(n),
+        "ingest_per_s": n / ((ingested - start) / 1e9),
+        "e2e_per_s": n / ((stats["last_ns"] - start) / 1e9),
+        "drain_per_s": (n - 1) / ((stats["last_ns"] - stats["first_ns"]) / 1e9),
+    }
+    await rx.reset()
+    base = 10_000_000
+
+    async def fire(i: int) -> None:
+        await _post(http, url, key, "/v1/events", ingest_event(base + i, now_ns()))
+
+    pacing = await paced(args.rate, args.seconds, fire)
+    await rx.wait_for(int(args.rate * args.seconds))
+    result.update(latency_summary_ms(await rx.latencies()))
+    result.update(rate=float(args.rate), worst_late_ms=pacing["worst_late_ms"])
+    return result
+
+
+async def run_hookline(args: argparse.Namespace) -> dict[str, float]:
+    name = f"hookline_bench_{uuid.uuid4().hex[:8]}"
+    await _admin_sql(f'CREATE DATABASE "{name}"')
+    database_url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    procs: list[Any] = []
+    try:
+        receiver, port = await spawn_listening([sys.executable, "-m", "bench.receiver"])
+        procs.append(receiver)
+        hookline, url = await _start_hookline(f"{database_url}/{name}", args.mode)
+        procs.extend(hookline)
+        connector = aiohttp.TCPConnector(limit=64)
+        async with aiohttp.ClientSession(connector=connector) as http:
+            rx = Receiver(http, port)
+            key, secret = await _tenant(http, url, f"{rx.base}/hook")
+            async with http.put(f"{rx.base}/secret", data=secret.encode()):
+                pass
+            warm = 500  # connections, prepared statements, the first claims
+            await _post(http, url, key, "/v1/events/batch", {
+                "events": [ingest_event(i) for i in range(warm)]
+            })  # fmt: skip
+            await rx.wait_for(warm)
+            await rx.reset()
+            return await _measure(http, url, key, rx, args)
+    finally:
+        for proc in reversed(procs):
+            await terminate(proc)
+        await _admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _report(
+    hook: dict[str, float], base: dict[str, float] | None, args: argparse.Namespace
+) -> None:
+    print(
+        f"\nHookline delivery ({args.mode} dispatcher, PostgreSQL): N={args.events:,}, "
+        f"{args.rate}/s for {args.seconds:.0f} s, {os.cpu_count()} CPUs"
+    )
+    rows: list[list[object]] = [
+        ["batch ingest (1,000 per request)", hook["ingest_per_s"], "events/s"],
+        ["end-to-end (first ingest -> last arrival)", hook["e2e_per_s"], "deliveries/s"],
+        ["drain (first -> last arrival)", hook["drain_per_s"], "deliveries/s"],
+        [f"p50 ingest->arrival @ {args.rate}/s", hook["p50_ms"], "ms"],
+        [f"p99 ingest->arrival @ {args.rate}/s", hook["p99_ms"], "ms"],
+        ["max ingest->arrival", hook["max_ms"], "ms"],
+    ]
+    if base is not None:
+        ratio = hook["e2e_per_s"] / base["e2e_per_s"]
+        rows += [
+            ["Celery baseline end-to-end", base["e2e_per_s"], "deliveries/s"],
+            [f"Celery baseline p99 @ {args.rate}/s", base["p99_ms"], "ms"],
+            ["ratio (end-to-end, Hookline / Celery)", ratio, "x"],
+        ]
+    print_table(["figure", "value", "unit"], rows)
+    verdicts = [f"p99 < 50 ms {'OK' if hook['p99_ms'] < 50 else 'MISSED'}"]
+    if base is not None:
+        ok = hook["e2e_per_s"] >= 6 * base["e2e_per_s"]
+        verdicts.append(f"end-to-end >= 6x baseline {'OK' if ok else 'MISSED'}")
+    print("targets: " + "; ".join(verdicts))
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    hook = await run_hookline(args)
+    base = None
+    if not args.no_baseline:
+        from bench.celery_baseline import print_results, run_baseline
+
+        base = await run_baseline(args.events, args.rate, args.seconds)
+        print_results(base)
+    _report(hook, base, args)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="bench.bench_delivery", description=__doc__)
+    parser.add_argument("-n", "--events", type=int, default=20_000)
+    parser.add_argument("--rate", type=int, default=500)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--mode", choices=("worker", "embedded"), default="worker")
+    parser.add_argument("--no-baseline", action="store_true", help="Hookline figures only")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 2,000 events, 3 s")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.events, args.seconds = 2_000, 3.0
+    import uvloop
+
+    uvloop.run(main_async(args))
+
+
+if __name__ == "__main__":
+    main()
