@@ -89,7 +89,10 @@ def js_string(value: str) -> str:
 
 
 def _ordered_items(obj: dict[str, Any]) -> Any:
-    indices = [key for key in obj if key[:1].isdigit() and _ARRAY_INDEX.match(key)]
+    try:
+        indices = [key for key in obj if key[:1].isdigit() and _ARRAY_INDEX.match(key)]
+    except (TypeError, AttributeError):  # a non-str key: the same error `_encode` gives
+        raise TypeError("object keys must be strings") from None
     if not indices:
         return obj.items()
     indices = [key for key in indices if int(key) <= MAX_ARRAY_INDEX]
@@ -112,7 +115,9 @@ def _encode(value: Any, out: list[str]) -> None:
         first = True
         for key, item in _ordered_items(value):
             if type(key) is not str:
-                raise TypeError(f"object keys must be strings, not {type(key).__name__}")
+                if not isinstance(key, str):
+                    raise TypeError(f"object keys must be strings, not {type(key).__name__}")
+                key = str.__str__(key)  # a str-keyed enum member: its value, as json.dumps
             if not first:
                 out.append(",")
             first = False
@@ -145,7 +150,10 @@ def _encode(value: Any, out: list[str]) -> None:
 
 def _plain(value: Any) -> Any:
     """Subclasses of the JSON types (enums, IntEnum…) as their plain base value."""
-    for base in (bool, str, int, float, dict, list):
+    if isinstance(value, str):
+        # Not str(value): for `class E(str, Enum)` that is "E.X", not the value "x".
+        return str.__str__(value)
+    for base in (bool, int, float, dict, list):
         if isinstance(value, base):
             plain: Any = base
             return plain(value)
