@@ -49,7 +49,10 @@ HARD_PAYLOADS: list[tuple[str, str]] = [
     ("negative_zero", '{"int":-0,"float":-0.0,"exp":-0e5,"list":[-0,0,-0.0]}'),
     ("safe_integer_edges", '{"max":9007199254740991,"min":-9007199254740991,"pos":[1,-1,0]}'),
     ("integral_float_beyond_2_53", '{"v":9007199254740993.0,"w":1e16,"x":2e53}'),
-    ("long_decimal_rounding", '{"v":0.1000000000000000055511151231257827,"w":3.141592653589793238}'),
+    (
+        "long_decimal_rounding",
+        '{"v":0.1000000000000000055511151231257827,"w":3.141592653589793238}',
+    ),
     ("mixed_exponent_forms", '{"a":1E2,"b":1e+2,"c":1.25e-2,"d":125e-4,"e":0.5e1}'),
     ("epoch_millis", '{"capturedAt":1769591645035,"duration":0.25,"ratio":66.66666666666667}'),
     # ---- strings
