@@ -40,6 +40,7 @@ _RECORD_ATTRS = frozenset(vars(logging.makeLogRecord({}))) | {
     "asctime",
     "request_id",
     "taskName",
+    "color_message",  # uvicorn's ANSI-coloured copy of the message
 }
 
 
@@ -169,12 +170,17 @@ def configure_logging(settings: Settings) -> logging.Handler:
     handler.addFilter(ContextFilter(redact))
     root.addHandler(handler)
     root.setLevel(settings.log_level.upper())
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error"):
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
-    # httpx logs every request it makes at INFO (the demo traffic's, a sender's): noise.
-    for name in ("httpx", "httpcore"):
+    # Uvicorn writes its access line only if this logger has handlers: it must have none.
+    uvicorn_access = logging.getLogger("uvicorn.access")
+    uvicorn_access.handlers.clear()
+    uvicorn_access.propagate = False
+    # Library noise: httpx logs every request it makes at INFO (the demo traffic's), and
+    # aiosqlite two DEBUG lines per SQL operation (SQLAlchemy's own SQL log says more).
+    for name in ("httpx", "httpcore", "aiosqlite"):
         logging.getLogger(name).setLevel(logging.WARNING)
     _installed = handler
     return handler

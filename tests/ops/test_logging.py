@@ -41,8 +41,8 @@ async def json_app(settings: Settings) -> AsyncIterator[FastAPI]:
     application = create_app(settings)
     async with application.router.lifespan_context(application):
         yield application
-    sql_logger.setLevel(sql_level)
-    logging.getLogger().setLevel(logging.WARNING)  # later modules need not pay for DEBUG
+        sql_logger.setLevel(sql_level)
+        logging.getLogger().setLevel(logging.WARNING)  # later modules need not pay for DEBUG
 
 
 @pytest_asyncio.fixture
