@@ -19,11 +19,15 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     from app.main import create_asgi
+    from app.ops.logging import configure_logging
 
+    configure_logging(settings)
     if settings.auto_migrate:
         _migrate(settings)
     uvicorn.run(
         create_asgi(settings),
+        log_config=None,
+        ws_per_message_deflate=False,
         host=host,
         port=port,
         loop="uvloop" if sys.platform != "win32" else "asyncio",
@@ -92,7 +96,10 @@ def _demo(settings: Settings, host: str, port: int, state_dir: Path, traffic: bo
     )
     local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     start_demo(f"http://{local}:{port}", api_key, list(tenant.ingest_keys.values()), traffic)
-    _serve(settings.model_copy(update={"auto_migrate": False, "demo": True}), host, port)
+    update: dict[str, object] = {"auto_migrate": False, "demo": True}
+    if "log_json" not in settings.model_fields_set:
+        update["log_json"] = False  # a person reads this terminal; HOOKLINE_LOG_JSON overrides
+    _serve(settings.model_copy(update=update), host, port)
 
 
 def _add_demo_traffic(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
