@@ -96,7 +96,8 @@ async def _start_hookline(database_url: str, mode: str) -> tuple[list[Any], str]
         "HOOKLINE_ADMIN_TOKEN": ADMIN_TOKEN,
         "HOOKLINE_ALLOW_PRIVATE_TARGETS": "true",
         "HOOKLINE_LOG_LEVEL": "warning",
-        "HOOKLINE_ENDPOINT_CONCURRENCY": "64",
+        "HOOKLINE_ENDPOINT_CONCURRENCY": "256",  # one fast endpoint takes all the traffic
+        "HOOKLINE_DISPATCHER_CONCURRENCY": "512",
         "HOOKLINE_DISPATCHER": "on" if mode == "embedded" else "off",
     }
     serve = [sys.executable, "-m", "app", "serve", "--port", str(port)]

@@ -30,6 +30,7 @@ from app.ops import metrics
 log = logging.getLogger(__name__)
 
 WRITE_BATCH = 500
+WRITE_WINDOW = 0.02  # seconds a result may wait for others to share its transaction
 
 
 class Dispatcher:
@@ -137,18 +138,30 @@ class Dispatcher:
         )
 
     async def _writer(self) -> None:
+        """Record results in batches: whatever is queued, topped up for at most
+        WRITE_WINDOW seconds. Result writes are off the delivery path, so waiting a few
+        milliseconds costs no latency and saves a transaction per handful of results."""
+        loop = asyncio.get_running_loop()
         done = False
         while not done:
             batch: list[Outcome] = []
             item = await self._results.get()
-            while True:
-                if item is None:
-                    done = True
-                    break
+            deadline = loop.time() + WRITE_WINDOW
+            while item is not None:
                 batch.append(item)
-                if len(batch) >= WRITE_BATCH or self._results.empty():
+                if len(batch) >= WRITE_BATCH:
                     break
-                item = self._results.get_nowait()
+                if self._results.empty():
+                    remaining = deadline - loop.time()
+                    if remaining <= 0:
+                        break
+                    try:
+                        item = await asyncio.wait_for(self._results.get(), remaining)
+                    except TimeoutError:
+                        break
+                else:
+                    item = self._results.get_nowait()
+            done = item is None
             if batch:
                 await self._write(batch)
 
