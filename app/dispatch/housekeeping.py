@@ -10,14 +10,19 @@ Disabling cancels the endpoint's pending deliveries; they can be retried by hand
 after it is re-enabled.
 """
 
-from collections.abc import Iterable
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import case, delete, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.config import Settings
 from app.models import Delivery, DeliveryAttempt, Webhook
 from app.models.delivery import CANCELLED, PENDING
+
+log = logging.getLogger(__name__)
 
 
 async def record_endpoint_outcomes(
@@ -111,3 +116,50 @@ async def prune_attempts(session: AsyncSession, *, now: datetime, retention_days
     if count:
         await session.execute(delete(DeliveryAttempt).where(DeliveryAttempt.attempted_at < cutoff))
     return int(count)
+
+
+HOUSEKEEPING_INTERVAL_SECONDS = 60.0
+
+
+async def housekeeping_once(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    *,
+    now: datetime,
+    on_disabled: Callable[[str], None] = lambda _: None,
+) -> tuple[int, int]:
+    """One round: disable endpoints past both thresholds, prune old attempts."""
+    async with sessionmaker() as session:
+        disabled = await disable_failing_endpoints(
+            session,
+            now=now,
+            disable_after=settings.disable_after,
+            min_failures=settings.disable_min_failures,
+        )
+        pruned = await prune_attempts(session, now=now, retention_days=settings.retention_days)
+        await session.commit()
+    for reseller_id, webhook_id in disabled:
+        log.warning("webhook %s disabled after failing continuously", webhook_id)
+        on_disabled(reseller_id)
+    return len(disabled), pruned
+
+
+async def run_housekeeping(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime],
+    on_disabled: Callable[[str], None] = lambda _: None,
+    interval: float = HOUSEKEEPING_INTERVAL_SECONDS,
+) -> None:
+    """Every `interval` seconds, for as long as the dispatcher runs (cancel to stop).
+
+    Several processes may run it at once: disabling skips locked rows and pruning is
+    idempotent, so the rounds never conflict.
+    """
+    while True:
+        try:
+            await housekeeping_once(sessionmaker, settings, now=clock(), on_disabled=on_disabled)
+        except Exception:
+            log.exception("housekeeping round failed; trying again next round")
+        await asyncio.sleep(interval)

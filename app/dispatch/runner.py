@@ -11,10 +11,12 @@ from fastapi import FastAPI
 
 from app.config import Settings
 from app.db.engine import create_engine, create_sessionmaker
+from app.dispatch.housekeeping import run_housekeeping
 from app.dispatch.worker import Dispatcher
 from app.egress.client import create_http_session
 from app.kit.signals import Signals
 from app.kit.time import utc_now
+from app.ops.logging import configure_logging
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +36,16 @@ async def dispatcher_component(app: FastAPI) -> AsyncIterator[Dispatcher]:
         app.state.dispatcher = dispatcher
         app.state.http = http  # simulations share the pooled session
         await dispatcher.start()
+        housekeeping = asyncio.create_task(
+            run_housekeeping(
+                app.state.sessionmaker, settings, clock=clock, on_disabled=signals.webhooks_changed
+            ),
+            name="housekeeping",
+        )
         try:
             yield dispatcher
         finally:
+            housekeeping.cancel()
             await dispatcher.stop()
 
 
@@ -45,12 +54,17 @@ async def serve_worker(settings: Settings, stop: asyncio.Event) -> None:
     engine = create_engine(settings)
     try:
         async with create_http_session(settings) as http:
-            dispatcher = Dispatcher(settings, create_sessionmaker(engine), http)
+            sessionmaker = create_sessionmaker(engine)
+            dispatcher = Dispatcher(settings, sessionmaker, http)
             await dispatcher.start()
+            housekeeping = asyncio.create_task(
+                run_housekeeping(sessionmaker, settings, clock=utc_now), name="housekeeping"
+            )
             log.info("worker started")
             print("WORKER READY", flush=True)  # noqa: T201 - the supervisor's readiness line
             await stop.wait()
             log.info("worker stopping")
+            housekeeping.cancel()
             await dispatcher.stop()
     finally:
         await engine.dispose()
@@ -66,7 +80,7 @@ async def _main(settings: Settings) -> None:
 
 def run_worker(settings: Settings) -> None:
     """`python -m app worker`: uvloop, graceful on SIGTERM/SIGINT."""
-    logging.basicConfig(level=settings.log_level.upper())
+    configure_logging(settings)
     try:
         import uvloop
 

@@ -161,3 +161,26 @@ async def test_prune_removes_only_old_attempts(app: FastAPI, client: httpx.Async
         )
     assert pruned == 2
     assert list(left) == [3, 4]
+
+
+async def test_housekeeping_round_disables_prunes_and_announces(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    from app.dispatch.housekeeping import housekeeping_once
+
+    tenant = await new_tenant(client)
+    webhook = await new_webhook(client, tenant)
+    start = utc_now()
+    async with app.state.sessionmaker() as session:
+        await record_endpoint_outcomes(session, succeeded=[], failed={webhook["id"]: 25}, now=start)
+        await session.commit()
+    announced: list[str] = []
+    disabled, _ = await housekeeping_once(
+        app.state.sessionmaker,
+        app.state.settings,
+        now=start + timedelta(days=6),
+        on_disabled=announced.append,
+    )
+    assert disabled == 1
+    assert announced == [tenant.reseller_id]
+    assert (await _webhook(app, webhook["id"])).enabled is False
