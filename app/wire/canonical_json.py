@@ -142,10 +142,10 @@ def _encode(value: Any, out: list[str]) -> None:
         out.append(str(value))
     elif kind is float:
         out.append(js_number(value))
-    elif isinstance(value, str | int | float | dict | list):
+    elif isinstance(value, str | int | float | dict | list | tuple):
         _encode(_plain(value), out)
     else:
-        raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+        _unsupported(value)
 
 
 def _plain(value: Any) -> Any:
@@ -153,15 +153,59 @@ def _plain(value: Any) -> Any:
     if isinstance(value, str):
         # Not str(value): for `class E(str, Enum)` that is "E.X", not the value "x".
         return str.__str__(value)
-    for base in (bool, int, float, dict, list):
+    for base in (bool, int, float, dict, list, tuple):
         if isinstance(value, base):
-            plain: Any = base
+            plain: Any = list if base is tuple else base  # a namedtuple is an array
             return plain(value)
     return value
 
 
+def _unsupported(value: Any) -> Any:
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+# The fast path: the stdlib's C encoder already prints strings, integers, literals and
+# most floats exactly as JavaScript does, and in insertion order. Its output is used only
+# when nothing in it can differ from JavaScript's. The checks are literal-prefixed
+# patterns (fast even over a multi-megabyte base64 screenshot); a false positive inside
+# a string only costs the exact path, and none can miss:
+# - an integer-like key (to be reordered) or a key that was not a str (`1`, `-1`, `1.5`,
+#   `True`, `None` must raise TypeError) prints as `"<digits…>":` or `"true":`…;
+# - a float Python prints unlike JavaScript: integral (`1.0`, `-0.0`) or with an
+#   exponent JavaScript does not use (`1e-05`…`1e-09`, `1e+16`…`1e+20`);
+# - NaN and ±Infinity make the encoder raise ValueError (allow_nan=False);
+# - lone or unjoined surrogates make `.encode("utf-8")` raise.
+_C_ENCODE = json.JSONEncoder(
+    ensure_ascii=False,
+    check_circular=False,
+    allow_nan=False,
+    separators=(",", ":"),
+    default=_unsupported,
+).encode
+_KEY_NOT_AS_IS = re.compile(r'"(?:-?[0-9][0-9.e+-]*|true|false|null)":')
+_INTEGRAL_FLOAT = re.compile(r"\.0[,}\]]")
+_PYTHON_EXPONENT = re.compile(r"e(?:-0[5-9]|\+(?:1[6-9]|20))[,}\]]")
+
+
 def dumps(value: Any) -> bytes:
     """The canonical UTF-8 bytes of `value`."""
+    kind = type(value)
+    if kind is dict or kind is list:
+        try:
+            text: str = _C_ENCODE(value)
+            if (
+                _INTEGRAL_FLOAT.search(text) is None
+                and _PYTHON_EXPONENT.search(text) is None
+                and _KEY_NOT_AS_IS.search(text) is None
+            ):
+                return text.encode("utf-8")
+        except (ValueError, UnicodeEncodeError):
+            pass  # non-finite numbers, surrogates: the exact path handles them
+    return _dumps_exact(value)
+
+
+def _dumps_exact(value: Any) -> bytes:
+    """The slow path, exact for every value (also the reference `dumps` is tested against)."""
     out: list[str] = []
     _encode(value, out)
     return "".join(out).encode("utf-8")
@@ -193,6 +237,12 @@ def _checked_float(text: str) -> float:
     return number
 
 
+# Built once: `json.loads(text, parse_int=...)` would build a decoder on every call.
+_DECODER = json.JSONDecoder(
+    parse_int=_checked_int, parse_float=_checked_float, parse_constant=_refuse_constant
+)
+
+
 def loads(raw: bytes | str, *, max_depth: int = 64) -> Any:
     """Parse JSON text for ingest, refusing what JavaScript cannot carry unchanged."""
     if isinstance(raw, bytes | bytearray | memoryview):
@@ -203,19 +253,16 @@ def loads(raw: bytes | str, *, max_depth: int = 64) -> Any:
     else:
         text = raw
     try:
-        value = json.loads(
-            text,
-            parse_int=_checked_int,
-            parse_float=_checked_float,
-            parse_constant=_refuse_constant,
-        )
+        value = _DECODER.decode(text)
     except RecursionError:
         raise CanonicalJSONError(f"nesting deeper than {max_depth} levels") from None
     except json.JSONDecodeError as exc:
         raise CanonicalJSONError(
             f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
         ) from None
-    _check_depth(value, max_depth)
+    # Fewer brackets than the limit cannot nest past it: skip the walk (most events).
+    if text.count("{") + text.count("[") > max_depth:
+        _check_depth(value, max_depth)
     return value
 
 

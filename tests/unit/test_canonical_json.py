@@ -11,6 +11,7 @@ import pytest
 
 from app.wire.canonical_json import (
     CanonicalJSONError,
+    _dumps_exact,
     dumps,
     js_number,
     js_string,
@@ -264,3 +265,36 @@ def test_validate_depth_and_accepts_the_edges() -> None:
     validate(deep)
     with pytest.raises(CanonicalJSONError, match="nesting"):
         validate([deep])
+
+
+FAST_PATH_TRAPS: list[Any] = [
+    {"a": 1.0},
+    {"a": [-0.0, 1e-07, 1e16, 1e21, 5e-324, 0.5]},
+    {"a": math.nan, "b": [math.inf, -math.inf]},
+    {"10": 1, "2": 2, "a": 3},
+    {"-1": 1, "true": 2, "null": 3, "false": 4, "NaN": 5, "Infinity": 6},
+    {"s": 'x:1.0, y:[1e-07] {"2":1}'},
+    ["\ud83d\ude00", "\ud800"],
+    [{"k": "\udc00"}],
+    {"__proto__": [1, 2, {"": None}]},
+]
+
+
+@pytest.mark.parametrize("value", FAST_PATH_TRAPS)
+def test_fast_path_agrees_with_the_exact_encoder(value: Any) -> None:
+    assert dumps(value) == _dumps_exact(value)
+
+
+@pytest.mark.parametrize("value", [{1: "x"}, {-1: "x"}, {1.5: 1}, {True: 1}, {None: 1}])
+def test_non_str_keys_raise_on_the_fast_path_too(value: Any) -> None:
+    with pytest.raises(TypeError):
+        dumps(value)
+    with pytest.raises(TypeError):
+        dumps([value])
+
+
+def test_namedtuple_is_an_array() -> None:
+    from collections import namedtuple
+
+    point = namedtuple("point", "x y")
+    assert dumps([point(1, 2)]) == _dumps_exact([point(1, 2)]) == b"[[1,2]]"

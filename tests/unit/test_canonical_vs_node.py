@@ -16,7 +16,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.wire.canonical_json import MAX_SAFE_INTEGER, CanonicalJSONError, dumps, loads
+from app.wire.canonical_json import (
+    MAX_SAFE_INTEGER,
+    CanonicalJSONError,
+    _dumps_exact,
+    dumps,
+    loads,
+)
 from tests.support.node import NodeUnavailable, StringifyOracle, node_available
 
 BATCH = 40
@@ -119,7 +125,9 @@ def test_dumps_matches_node(oracle: StringifyOracle, batch: list[Any]) -> None:
     expected = oracle.stringify([json.dumps(value, ensure_ascii=True) for value in batch])
     for value, javascript in zip(batch, expected, strict=True):
         assert javascript is not None, oracle.last_errors
+        # Both paths: the C-encoder fast path `dumps` takes when it can, and the exact one.
         assert dumps(value) == javascript.encode("utf-8"), value
+        assert _dumps_exact(value) == javascript.encode("utf-8"), value
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
