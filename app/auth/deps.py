@@ -10,11 +10,10 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.keys import admin_token_matches, find_key
+from app.auth.keys import KnownKey, admin_token_matches, authenticate, find_key
 from app.config import Settings
 from app.db.session import SessionDep
 from app.errors import Forbidden, NotFound, Unauthorized
-from app.models import ApiKey
 
 _bearer = HTTPBearer(auto_error=False, description="`hk_…` reseller key, `ik_…` ingest key")
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
@@ -37,8 +36,8 @@ def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
     return credentials.credentials
 
 
-async def _key_of_kind(session: AsyncSession, token: str, kind: str) -> ApiKey:
-    key = await find_key(session, token)
+async def _key_of_kind(session: AsyncSession, token: str, kind: str) -> KnownKey:
+    key = await authenticate(session, token)
     if key is None:
         raise Unauthorized("Invalid API key")
     if key.kind != kind:

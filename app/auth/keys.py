@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.kit.ttl_cache import TTLCache
 from app.models import ApiKey
 
 RESELLER_PREFIX = "hk_"
@@ -46,6 +47,36 @@ def mint_key(
     )
     session.add(row)
     return MintedKey(plaintext, row)
+
+
+@dataclass(frozen=True, slots=True)
+class KnownKey:
+    """What authentication needs of a key row, safe to keep between requests."""
+
+    kind: str
+    reseller_id: str
+    organisation_id: str | None
+
+
+# Keys cannot be re-assigned and there is no revocation API, so a verified key's owner
+# is stable; caching it briefly saves a query on every ingest request.
+_verified: TTLCache[str, KnownKey] = TTLCache(ttl_seconds=60)
+
+
+async def authenticate(session: AsyncSession, plaintext: str) -> KnownKey | None:
+    """The owner of a valid key, from the short-lived cache or the database."""
+    if len(plaintext) > 128 or plaintext[:3] not in KIND_BY_PREFIX:
+        return None
+    digest = hash_key(plaintext)
+    known = _verified.get(digest)
+    if known is not None:
+        return known
+    row = await find_key(session, plaintext)
+    if row is None:
+        return None
+    known = KnownKey(row.kind, row.reseller_id, row.organisation_id)
+    _verified.put(digest, known)
+    return known
 
 
 async def find_key(session: AsyncSession, plaintext: str) -> ApiKey | None:

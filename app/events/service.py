@@ -23,6 +23,7 @@ from app.kit.ids import new_id
 from app.kit.pagination import page_of, paginate_newest_first
 from app.kit.signals import AcceptedEvent, Signals
 from app.kit.time import epoch_ms
+from app.kit.ttl_cache import TTLCache
 from app.models import Delivery, Event, Organisation, Reseller, Webhook
 from app.models.delivery import PENDING
 from app.ops import metrics
@@ -31,9 +32,16 @@ from app.wire.envelope import Party, envelope_bytes
 NOTIFY_CHANNEL = "hookline_deliveries"
 
 
+# Names cannot be changed through the API: cache them for the ingest hot path.
+_party_names: TTLCache[tuple[str, str], tuple[Party, Party]] = TTLCache(ttl_seconds=60)
+
+
 async def _parties(
     session: AsyncSession, reseller_id: str, organisation_id: str
 ) -> tuple[Party, Party]:
+    cached = _party_names.get((reseller_id, organisation_id))
+    if cached is not None:
+        return cached
     row = (
         await session.execute(
             select(Reseller.name, Organisation.name)
@@ -41,7 +49,9 @@ async def _parties(
             .where(Reseller.id == reseller_id, Organisation.id == organisation_id)
         )
     ).one()
-    return Party(reseller_id, row[0]), Party(organisation_id, row[1])
+    parties = Party(reseller_id, row[0]), Party(organisation_id, row[1])
+    _party_names.put((reseller_id, organisation_id), parties)
+    return parties
 
 
 async def _subscribers(session: AsyncSession, reseller_id: str) -> dict[str, list[str]]:
