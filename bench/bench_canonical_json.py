@@ -1,6 +1,7 @@
 """Canonical JSON against json and orjson on the payloads Hookline really carries.
 
-`python -m bench.bench_canonical_json [--quick]` prints ops/s and MB/s (of the
+`python bench/bench_canonical_json.py [--quick]` (or `python -m bench.bench_canonical_json`)
+prints ops/s and MB/s (of the
 canonical output) for a ~1 KiB app-tracking envelope and a ~2 MiB screenshot envelope:
 `canonical_json.dumps` vs compact `json.dumps(...).encode()` vs `orjson.dumps`, and
 `canonical_json.loads` vs `json.loads`, each as the best of several timeit repeats.
@@ -15,9 +16,13 @@ import random
 import sys
 import timeit
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import orjson
+
+if __package__ in (None, ""):  # run by path: make `app` and `bench` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.wire import canonical_json
 from bench.common import envelope, print_table

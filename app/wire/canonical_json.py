@@ -260,28 +260,32 @@ def loads(raw: bytes | str, *, max_depth: int = 64) -> Any:
         raise CanonicalJSONError(
             f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
         ) from None
-    # Fewer brackets than the limit cannot nest past it: skip the walk (most events).
-    if text.count("{") + text.count("[") > max_depth:
+    # Fewer brackets than the limit cannot nest past it: skip the walk (most events). Past
+    # 64 KiB counting costs more than walking (a screenshot is one huge string, few nodes).
+    if len(text) > 65536 or text.count("{") + text.count("[") > max_depth:
         _check_depth(value, max_depth)
     return value
 
 
 def _check_depth(value: Any, max_depth: int) -> None:
+    if type(value) is not dict and type(value) is not list:
+        return
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         current, depth = stack.pop()
-        children = (
-            current.values() if type(current) is dict else current if type(current) is list else ()
-        )
-        if not children:
-            continue
+        # Every container counts, empty ones too (as in `validate`).
         if depth > max_depth:
             raise CanonicalJSONError(f"nesting deeper than {max_depth} levels")
+        children = current.values() if type(current) is dict else current
         stack.extend((child, depth + 1) for child in children if type(child) in (dict, list))
 
 
 def validate(value: Any, *, max_depth: int = 64, path: str = "") -> None:
-    """Apply `loads`' refusals to a value built in Python (not parsed from text)."""
+    """Apply `loads`' refusals to a value built in Python (not parsed from text).
+
+    It accepts what `dumps` encodes (tuples, and subclasses such as enums, as their
+    plain value) so the two never disagree about a value.
+    """
     stack: list[tuple[Any, int, str]] = [(value, 1, path)]
     while stack:
         current, depth, where = stack.pop()
@@ -294,14 +298,16 @@ def validate(value: Any, *, max_depth: int = 64, path: str = "") -> None:
         elif kind is float:
             if not math.isfinite(current):
                 raise CanonicalJSONError("non-finite number", where)
-        elif kind is dict or kind is list:
+        elif kind is dict or kind is list or kind is tuple:
             if depth > max_depth:
                 raise CanonicalJSONError(f"nesting deeper than {max_depth} levels", where)
             items = current.items() if kind is dict else enumerate(current)
             for key, child in items:
-                if kind is dict and type(key) is not str:
+                if kind is dict and not isinstance(key, str):
                     raise CanonicalJSONError("object keys must be strings", where)
-                child_path = f"{where}[{key}]" if kind is list else f"{where}.{key}"
+                child_path = f"{where}.{key}" if kind is dict else f"{where}[{key}]"
                 stack.append((child, depth + 1, child_path))
+        elif isinstance(current, str | int | float | dict | list | tuple):
+            stack.append((_plain(current), depth, where))
         else:
             raise CanonicalJSONError(f"{kind.__name__} is not a JSON value", where)

@@ -230,6 +230,30 @@ def test_loads_depth_limit_is_configurable() -> None:
         loads(text.replace("[]", "[1]"), max_depth=9)
 
 
+@pytest.mark.parametrize("opener", ["[", '{"k":'])
+@pytest.mark.parametrize(("inner", "counts"), [("[]", 1), ("{}", 1), ("1", 0), ('""', 0)])
+def test_loads_and_validate_agree_on_depth(opener: str, inner: str, counts: int) -> None:
+    # Every container counts, an empty innermost one too: 64 deep passes, 65 does not.
+    closer = "]" if opener == "[" else "}"
+    for wrappers in (63, 64, 65):
+        text = opener * wrappers + inner + closer * wrappers
+        if wrappers + counts <= 64:
+            validate(loads(text))
+            continue
+        with pytest.raises(CanonicalJSONError, match="nesting deeper than 64"):
+            loads(text)
+        with pytest.raises(CanonicalJSONError, match="nesting deeper than 64"):
+            validate(json.loads(text))
+
+
+def test_loads_depth_check_on_large_texts() -> None:
+    # Past 64 KiB the bracket-count shortcut is skipped; the walk still counts.
+    padding = "x" * 100_000
+    assert loads('[["' + padding + '"]]', max_depth=2) == [[padding]]
+    with pytest.raises(CanonicalJSONError, match="nesting deeper than 2"):
+        loads('[[["' + padding + '"]]]', max_depth=2)
+
+
 def test_loads_refuses_very_deep_without_recursion_error() -> None:
     with pytest.raises(CanonicalJSONError):
         loads("[" * 100_000 + "]" * 100_000)
@@ -265,6 +289,13 @@ def test_validate_depth_and_accepts_the_edges() -> None:
     validate(deep)
     with pytest.raises(CanonicalJSONError, match="nesting"):
         validate([deep])
+
+
+def test_validate_accepts_what_dumps_encodes() -> None:
+    validate({"t": (1, 2.5, "x"), "c": Colour.RED, "l": Level.HIGH, Mode.OFFICE: Ratio(0.5)})
+    validate(OrderedDict([("2", [None, True])]))
+    with pytest.raises(CanonicalJSONError, match="integer beyond"):
+        validate({"l": (1, 2**60)})
 
 
 FAST_PATH_TRAPS: list[Any] = [
