@@ -150,3 +150,30 @@ async def test_wrong_secret_is_refused_and_added_secret_accepted(
     await express_receiver.add_secret(other)
     status, record = await _deliver(http, express_receiver, body, secret=other)
     _assert_verified(status, record, body, event["eventId"])
+
+
+async def test_missing_headers_answer_400_like_the_seed(
+    express_receiver: NodeReceiver, http: aiohttp.ClientSession
+) -> None:
+    body = dumps(_event({"ok": True}))
+    headers = {"content-type": "application/json", "x-webhook-id": f"dlv_bare_{next(_ids)}"}
+    async with http.post(express_receiver.url, data=body, headers=headers) as response:
+        assert response.status == 400
+    record = (await express_receiver.records())[-1]
+    assert (record["webhookId"], record["status"]) == (headers["x-webhook-id"], 400)
+    assert record["stringifyVerified"] is False
+
+
+async def test_status_knob_answers_verified_requests_with_the_given_status(
+    express_receiver: NodeReceiver, http: aiohttp.ClientSession
+) -> None:
+    event = _event({"ok": True})
+    body = dumps(event)
+    await express_receiver.set_status(503)
+    try:
+        status, record = await _deliver(http, express_receiver, body)
+    finally:
+        await express_receiver.set_status(None)
+    assert (status, record["status"], record["rawVerified"]) == (503, 503, True)
+    status, record = await _deliver(http, express_receiver, body)
+    _assert_verified(status, record, body, event["eventId"])

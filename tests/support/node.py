@@ -87,6 +87,11 @@ class NodeReceiver:
         async with self.session.post(f"{self.base_url}/secrets", json={"secret": secret}) as r:
             r.raise_for_status()
 
+    async def set_status(self, status: int | None) -> None:
+        """Answer verified requests with `status` (None: back to 200); failures stay 4xx/5xx."""
+        async with self.session.put(f"{self.base_url}/behaviour", json={"status": status}) as r:
+            r.raise_for_status()
+
     async def wait_for(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
         """Poll until at least `count` requests have arrived (bounded in time)."""
         loop = asyncio.get_running_loop()

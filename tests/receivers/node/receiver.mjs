@@ -5,8 +5,11 @@
 // usage: node receiver.mjs [port]      (port 0 or absent = ephemeral)
 // first stdout line: "LISTENING <port>"
 //
-//   POST   /webhooks/reseller   verify, record, 200 {received:true} if all pass else 401
+//   POST   /webhooks/reseller   verify, record, 200 {received:true} if all pass; as the seed:
+//                                400 without signature headers, 500 without a secret, else 401
 //   POST   /secrets {secret}    accept one more secret (one receiver, several webhooks)
+//   PUT    /behaviour {status}  answer verified requests with `status` instead of 200
+//                                (also RECEIVER_STATUS=NNN; {status: null} restores 200)
 //   GET    /received            the records, oldest first
 //   DELETE /received            forget them
 import crypto from "node:crypto";
@@ -16,6 +19,7 @@ const port = Number(process.argv[2] ?? process.env.PORT ?? 0);
 const secrets = new Set();
 if (process.env.RESELLER_WEBHOOK_SECRET) secrets.add(process.env.RESELLER_WEBHOOK_SECRET);
 let records = [];
+let forcedStatus = Number(process.env.RECEIVER_STATUS) || null;
 const KEEP_BODY_BELOW = 64 * 1024; // keep small bodies verbatim to explain a mismatch
 
 function hmacHex(secret, ...parts) {
@@ -60,6 +64,7 @@ app.post(
       present && anySecret((s) => safeEqualHex(signature, hmacHex(s, `${timestamp}.`, raw)));
     const roundTrip = JSON.stringify(JSON.parse(rawText)) === rawText;
     const ok = stringifyVerified && rawVerified && roundTrip;
+    const status = !present ? 400 : secrets.size === 0 ? 500 : !ok ? 401 : (forcedStatus ?? 200);
     records.push({
       webhookId: req.headers["x-webhook-id"] ?? null,
       event: req.headers["x-webhook-event"] ?? null,
@@ -74,11 +79,13 @@ app.post(
       eventId: req.body && typeof req.body === "object" ? (req.body.eventId ?? null) : null,
       body: raw.length < KEEP_BODY_BELOW ? rawText : null,
       reserialised: !roundTrip && reserialised.length < KEEP_BODY_BELOW ? reserialised : null,
-      status: ok ? 200 : 401,
+      status,
       receivedAt: Date.now(),
     });
-    if (!ok) return res.status(401).send("Invalid signature");
-    return res.status(200).json({ received: true });
+    if (status === 400) return res.status(400).send("Missing signature");
+    if (status === 500) return res.status(500).send("Webhook secret not configured");
+    if (status === 401) return res.status(401).send("Invalid signature");
+    return res.status(status).json({ received: status < 300 });
   },
 );
 
@@ -87,6 +94,15 @@ app.post("/secrets", express.json(), (req, res) => {
   if (typeof secret !== "string" || secret === "") return res.status(400).json({ error: "secret" });
   secrets.add(secret);
   return res.status(200).json({ secrets: secrets.size });
+});
+
+app.put("/behaviour", express.json(), (req, res) => {
+  const status = req.body?.status ?? null;
+  if (status !== null && !(Number.isInteger(status) && status >= 200 && status <= 599)) {
+    return res.status(400).json({ error: "status" });
+  }
+  forcedStatus = status;
+  return res.status(200).json({ status: forcedStatus ?? 200 });
 });
 
 app.get("/received", (_req, res) => res.json(records));
