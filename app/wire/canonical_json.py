@@ -20,6 +20,7 @@ deeper than the limit, invalid UTF-8) instead of silently changing it.
 import json
 import math
 import re
+from collections.abc import Iterable
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -165,16 +166,17 @@ def _unsupported(value: Any) -> Any:
 
 
 # The fast path: the stdlib's C encoder already prints strings, integers, literals and
-# most floats exactly as JavaScript does, and in insertion order. Its output is used only
-# when nothing in it can differ from JavaScript's. The checks are literal-prefixed
-# patterns (fast even over a multi-megabyte base64 screenshot); a false positive inside
-# a string only costs the exact path, and none can miss:
-# - an integer-like key (to be reordered) or a key that was not a str (`1`, `-1`, `1.5`,
-#   `True`, `None` must raise TypeError) prints as `"<digits…>":` or `"true":`…;
-# - a float Python prints unlike JavaScript: integral (`1.0`, `-0.0`) or with an
-#   exponent JavaScript does not use (`1e-05`…`1e-09`, `1e+16`…`1e+20`);
-# - NaN and ±Infinity make the encoder raise ValueError (allow_nan=False);
-# - lone or unjoined surrogates make `.encode("utf-8")` raise.
+# most floats exactly as JavaScript does, and in insertion order. It is used when a walk
+# over the containers (cheap: it never reads a string, so a multi-megabyte screenshot
+# costs no more than a small event) finds nothing it would print differently:
+# - no integer-like key (JavaScript moves those first) and no key that is not a str
+#   (`1`, `True`, `None` must raise TypeError, not print as "1", "true", "null");
+# - no float Python prints unlike JavaScript: integral (`1.0`, `-0.0`) or outside
+#   1e-4 <= |x| < 1e16, where repr switches to exponents (`1e-05`, `1e+16`) — some of
+#   those agree (`1e-10`, `1e+21`) but are rare enough to leave to the exact path;
+# - no subclass or other type (enums, OrderedDict…): the exact path decides those.
+# NaN and ±Infinity make the encoder raise ValueError (allow_nan=False), and lone or
+# unjoined surrogates make `.encode("utf-8")` raise: both go to the exact path too.
 _C_ENCODE = json.JSONEncoder(
     ensure_ascii=False,
     check_circular=False,
@@ -182,26 +184,51 @@ _C_ENCODE = json.JSONEncoder(
     separators=(",", ":"),
     default=_unsupported,
 ).encode
-_KEY_NOT_AS_IS = re.compile(r'"(?:-?[0-9][0-9.e+-]*|true|false|null)":')
-_INTEGRAL_FLOAT = re.compile(r"\.0[,}\]]")
-_PYTHON_EXPONENT = re.compile(r"e(?:-0[5-9]|\+(?:1[6-9]|20))[,}\]]")
 
 
 def dumps(value: Any) -> bytes:
     """The canonical UTF-8 bytes of `value`."""
-    kind = type(value)
-    if kind is dict or kind is list:
+    if _as_is(value):
         try:
             text: str = _C_ENCODE(value)
-            if (
-                _INTEGRAL_FLOAT.search(text) is None
-                and _PYTHON_EXPONENT.search(text) is None
-                and _KEY_NOT_AS_IS.search(text) is None
-            ):
-                return text.encode("utf-8")
+            return text.encode("utf-8")
         except (ValueError, UnicodeEncodeError):
             pass  # non-finite numbers, surrogates: the exact path handles them
     return _dumps_exact(value)
+
+
+def _as_is(value: Any) -> bool:
+    """True if the C encoder prints `value` exactly as JavaScript would (see above)."""
+    if type(value) is not dict and type(value) is not list:
+        return False  # a bare scalar: the exact path is as fast
+    stack = [value]
+    children: Iterable[Any]
+    while stack:
+        current = stack.pop()
+        if type(current) is dict:
+            for key in current:
+                if type(key) is not str:
+                    return False
+                if key[:1] in _DIGITS and _ARRAY_INDEX.match(key) and int(key) <= MAX_ARRAY_INDEX:
+                    return False
+            children = current.values()
+        else:
+            children = current
+        for child in children:
+            kind = type(child)
+            if kind is str or kind is int or kind is bool or child is None:
+                continue
+            if kind is float:
+                if child.is_integer() or not 1e-4 <= abs(child) < 1e16:
+                    return False
+            elif kind is dict or kind is list or kind is tuple:
+                stack.append(child)
+            else:
+                return False
+    return True
+
+
+_DIGITS = frozenset("0123456789")
 
 
 def _dumps_exact(value: Any) -> bytes:

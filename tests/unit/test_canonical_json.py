@@ -316,6 +316,58 @@ def test_fast_path_agrees_with_the_exact_encoder(value: Any) -> None:
     assert dumps(value) == _dumps_exact(value)
 
 
+_PADDING = "QUJD" * 20_000  # a screenshot's base64, in small
+
+
+@pytest.mark.parametrize("value", FAST_PATH_TRAPS)
+def test_large_fast_path_agrees_with_the_exact_encoder(value: Any) -> None:
+    large = {"image": _PADDING, "value": value, "more": [value, (value,)]}
+    assert dumps(large) == _dumps_exact(large)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"a": 0.5, "b": [1e-4, 9.5e14 + 0.5, -123.25], "c": {"d": "x", "": None}, "e": (1, True)},
+        [{"k": "v", "l": [[], {}]}],
+        {"-1": 1, "01": 2, "4294967295": 3, "1.0": 4, "true": 5, "": 6, "\u0661": 7},
+    ],
+)
+def test_large_plain_values_take_the_c_encoder(value: Any) -> None:
+    from app.wire.canonical_json import _as_is
+
+    large = {"image": _PADDING, "value": value}
+    assert _as_is(large)
+    assert dumps(large) == _dumps_exact(large)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"2": 1},
+        {"4294967294": 1},
+        {"a": 1.0},
+        {"a": -0.0},
+        {"a": 1e-5},
+        {"a": 1e16},
+        {1: 2},
+        Colour.RED,
+        Ratio(0.5),
+        OrderedDict(a=1),
+    ],
+)
+def test_large_values_to_fix_take_the_exact_path(value: Any) -> None:
+    from app.wire.canonical_json import _as_is
+
+    large = [_PADDING, value]
+    assert not _as_is(large)
+    if isinstance(value, dict) and 1 in value:
+        with pytest.raises(TypeError):
+            dumps(large)
+        return
+    assert dumps(large) == _dumps_exact(large)
+
+
 @pytest.mark.parametrize("value", [{1: "x"}, {-1: "x"}, {1.5: 1}, {True: 1}, {None: 1}])
 def test_non_str_keys_raise_on_the_fast_path_too(value: Any) -> None:
     with pytest.raises(TypeError):
