@@ -44,11 +44,22 @@ class Settings(BaseSettings):
 
     live_buffer_size: int = Field(default=10_000, ge=10)
     live_payload_limit: int = Field(default=64 * 1024, ge=1024)
+    live_fanout_per_second: int = Field(default=30_000, ge=100)
+    live_client_queue_limit: int = Field(default=1000, ge=10)
+    live_subscriptions_ttl_seconds: float = Field(default=30.0, gt=0)
+    live_cors_origins: tuple[str, ...] = ()
 
     log_level: str = "INFO"
     log_json: bool = True
     public_url: str = "http://127.0.0.1:8000"
     demo: bool = False
+
+    @field_validator("live_cors_origins", mode="before")
+    @classmethod
+    def _parse_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
 
     @field_validator("retry_schedule", mode="before")
     @classmethod

@@ -44,9 +44,6 @@ from app.ops.metrics import CONNECTED_SOCKETS
 log = logging.getLogger(__name__)
 
 ROOM_PREFIX = "reseller:"
-DEFAULT_CLIENT_QUEUE_LIMIT = 1000
-DEFAULT_SUBSCRIPTIONS_TTL = 30.0
-DEFAULT_FANOUT_PER_SECOND = 30_000
 DRAIN_BATCH = 32
 
 
@@ -62,10 +59,8 @@ class LiveFeed:
         self._app = app
         self._settings = settings
         self._redis = settings.redis_url is not None
-        queue_limit = int(getattr(settings, "live_client_queue_limit", DEFAULT_CLIENT_QUEUE_LIMIT))
-        self._ttl = float(
-            getattr(settings, "live_subscriptions_ttl_seconds", DEFAULT_SUBSCRIPTIONS_TTL)
-        )
+        queue_limit = settings.live_client_queue_limit
+        self._ttl = float(settings.live_subscriptions_ttl_seconds)
         manager: Any
         if settings.redis_url is not None:
             manager = BoundedRedisManager(settings.redis_url, queue_limit, self._on_room_message)
@@ -84,7 +79,7 @@ class LiveFeed:
         self._cache: dict[str, tuple[float, frozenset[str]]] = {}
         self._generation: dict[str, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        rate = float(getattr(settings, "live_fanout_per_second", DEFAULT_FANOUT_PER_SECOND))
+        rate = float(settings.live_fanout_per_second)
         self._budget = FanoutBudget(rate)
 
     # -- signal listeners: quick, never block, never raise --------------------------------
@@ -212,7 +207,7 @@ class LiveFeed:
         if origin is None:
             return True  # not a browser: the token is the only credential that matters
         allowed = {_origin(self._settings.public_url)}
-        allowed.update(getattr(self._settings, "live_cors_origins", None) or ())
+        allowed.update(self._settings.live_cors_origins)
         host = environ.get("HTTP_HOST")
         if host:
             allowed.add(f"{environ.get('wsgi.url_scheme', 'http')}://{host}")
