@@ -235,7 +235,9 @@ async def test_markup_in_user_strings_renders_as_text(
     await expect(event.get_by_test_id("event-org")).to_have_text(f"{XSS} Org")
     await expect(page.get_by_test_id("pool-org")).to_have_text(f"{XSS} Org")
     # A long name is cut short in the pool; it does not push the badge out of the panel.
-    badge = await page.get_by_test_id("pool-entry").get_by_test_id("new-badge").bounding_box()
+    entry = page.get_by_test_id("pool-entry")
+    await entry.evaluate("el => Promise.all(el.getAnimations().map(a => a.finished))")  # slide-in
+    badge = await entry.get_by_test_id("new-badge").bounding_box()
     panel = await page.get_by_test_id("pool-list").bounding_box()
     assert badge is not None
     assert panel is not None
