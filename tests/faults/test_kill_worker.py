@@ -1,0 +1,60 @@
+"""Kill -9 of one of three workers mid-run (PostgreSQL): the two others carry on and the
+killed worker's claims come back when their lease runs out, so every accepted event
+arrives at least once. (A single killed worker and three healthy workers are covered
+in tests/dispatch/test_workers.py; this is the combination.)
+"""
+
+import asyncio
+import signal
+
+import pytest
+
+from tests.dispatch.test_workers import (
+    api,
+    arrived_event_ids,
+    ingest,
+    kill,
+    start_worker,
+    wait_all,
+)
+from tests.support.factories import new_tenant, new_webhook
+from tests.support.receiver import Receiver, Reply
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
+
+EVENTS = 1500
+
+
+async def test_one_of_three_workers_killed_loses_nothing(pg_url: str) -> None:
+    # Replies take 0.5 s: with 750 queued, each worker has its 64 slots busy at the kill.
+    slow = Receiver(default=Reply(200, delay=0.5))
+    async with slow as receiver, api(pg_url) as client:
+        tenant = await new_tenant(client, "Three")
+        await new_webhook(client, tenant, url=receiver.url())
+        # A 5 s lease (6 s with the 1 s timeout): the victim's claims return quickly.
+        workers = await asyncio.gather(*(start_worker(pg_url, lease=5) for _ in range(3)))
+        victim, survivors = workers[0], workers[1:]
+        accepted: set[str] = set()
+        try:
+            for start in range(0, EVENTS // 2, 150):
+                accepted.update(await ingest(client, tenant, start, 150))
+            await receiver.wait_for(200, timeout=30)
+            assert await kill(victim) == -signal.SIGKILL  # claims in flight, results unwritten
+            arrived_at_kill = len(receiver.requests)
+            for start in range(EVENTS // 2, EVENTS, 150):
+                accepted.update(await ingest(client, tenant, start, 150))
+            await wait_all(receiver, accepted, timeout=60)
+        finally:
+            codes = [await kill(worker, signal.SIGTERM) for worker in survivors]
+            await kill(victim)
+        arrived = arrived_event_ids(receiver)
+        print(
+            f"\nkill -9 of 1 of 3 workers after {arrived_at_kill} arrivals: "
+            f"{len(set(arrived))} of {EVENTS} events arrived, "
+            f"{len(arrived) - len(set(arrived))} more than once"
+        )
+        assert arrived_at_kill < EVENTS
+        assert len(arrived) > len(set(arrived))  # the victim's sent claims were sent again
+        assert set(arrived) == accepted
+        assert len(accepted) == EVENTS
+        assert codes == [0, 0]
