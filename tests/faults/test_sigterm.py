@@ -40,6 +40,7 @@ async def test_sigterm_records_or_releases_every_claim(pg_url: str) -> None:
             shutdown_grace_seconds=GRACE,
         )
         accepted = set(await ingest(client, tenant, 0, EVENTS))
+        # The 25th reply takes 1.4 s: at least that attempt outlives the grace.
         await receiver.wait_for(25, timeout=30)
         stopped_at = time.monotonic()
         code = await kill(first, signal.SIGTERM)
