@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     retry_after_max_seconds: int = Field(default=3600, ge=1)
     dispatcher_concurrency: int = Field(default=256, ge=1, le=10_000)
     endpoint_concurrency: int = Field(default=16, ge=1, le=1000)
+    breaker_failures: int = Field(default=10, ge=0, le=10_000)
+    breaker_cooldown_seconds: float = Field(default=5.0, gt=0, le=3600)
     claim_batch_size: int = Field(default=200, ge=1, le=5000)
     lease_seconds: int = Field(default=60, ge=5)
     poll_interval_seconds: float = Field(default=1.0, gt=0, le=60)

@@ -11,9 +11,10 @@ one writer anyway: one claimer per process (a lock) reads the due rows, then cla
 them with a single guarded UPDATE (re-checking they are still due) so the write
 transaction is short and never upgraded from a read.
 
-Fairness: rows of endpoints already at their concurrency bound are not claimed at
-all, and at most the endpoint's remaining budget is claimed per endpoint, so one slow
-endpoint's backlog never holds leases it cannot use or crowds out the others.
+Fairness: rows of endpoints already at their concurrency bound (or paused by their
+breaker) are not claimed at all, and at most the endpoint's remaining budget is
+claimed per endpoint, so one slow or failing endpoint's backlog never holds leases it
+cannot use or crowds out the others.
 """
 
 import asyncio
@@ -28,6 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.models import Delivery, Event, Webhook
 from app.models.delivery import CANCELLED, PENDING
+
+REFILL_ROUNDS = 3  # queries per claim at most, each past the endpoints found full
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,27 +67,46 @@ class Claimer:
         limit: int,
         endpoint_budget: int,
         in_flight: Mapping[str, int],
+        limits: Mapping[str, int] | None = None,
     ) -> tuple[list[Job], bool]:
-        """Claim up to `limit` due deliveries; also says whether more may be waiting."""
-        saturated = [w for w, n in in_flight.items() if n >= endpoint_budget]
+        """Claim up to `limit` due deliveries; also says whether more may be waiting.
+
+        `limits` overrides `endpoint_budget` for some endpoints (the breakers: 0 while
+        paused, 1 while probing)."""
+        budgets = _Budgets(endpoint_budget, limits or {})
+        used = dict(in_flight)
+        chosen: list[str] = []
+        more = False
         async with self._lock, self._sessionmaker() as session:
-            due = select(Delivery.id, Delivery.webhook_id).where(
-                Delivery.status == PENDING, Delivery.next_attempt_at <= now
-            )
-            if saturated:
-                due = due.where(Delivery.webhook_id.not_in(saturated))
-            due = due.order_by(Delivery.next_attempt_at).limit(limit)
-            if self._postgres:
-                due = due.with_for_update(skip_locked=True, of=Delivery)
-            rows = (await session.execute(due)).all()
-            if not self._postgres:
-                await session.commit()  # end the read; the UPDATE below re-checks dueness
-            chosen = _within_budget(rows, endpoint_budget, in_flight)
+            # Rows over an endpoint's budget are dropped; when that leaves room, look
+            # again past the endpoints now full, so a backlog of one endpoint cannot
+            # push another's fresh rows out of this claim.
+            for _ in range(REFILL_ROUNDS):
+                saturated = budgets.full(used)
+                wanted = limit - len(chosen)
+                due = select(Delivery.id, Delivery.webhook_id).where(
+                    Delivery.status == PENDING, Delivery.next_attempt_at <= now
+                )
+                if saturated:
+                    due = due.where(Delivery.webhook_id.not_in(saturated))
+                if chosen:
+                    due = due.where(Delivery.id.not_in(chosen))  # ours already, locked or not
+                due = due.order_by(Delivery.next_attempt_at).limit(wanted)
+                if self._postgres:
+                    due = due.with_for_update(skip_locked=True, of=Delivery)
+                rows = (await session.execute(due)).all()
+                if not self._postgres:
+                    await session.commit()  # end the read; the UPDATE re-checks dueness
+                picked = _within_budget(rows, budgets, used)
+                chosen += picked
+                # More may be waiting: a full batch, rows over an endpoint's budget, or
+                # endpoints skipped because they were at their bound.
+                more = len(rows) >= wanted or len(picked) < len(rows) or bool(saturated)
+                if len(picked) == len(rows) or len(chosen) >= limit:
+                    break
             jobs = await self._take(session, chosen, now) if chosen else []
             await session.commit()
-        # More may be waiting: a full batch, rows over an endpoint's budget, or endpoints
-        # skipped because they were at their bound.
-        return jobs, len(rows) >= limit or len(chosen) < len(rows) or bool(saturated)
+        return jobs, more
 
     async def _take(self, session: AsyncSession, ids: list[str], now: datetime) -> list[Job]:
         token = secrets.token_hex(16)
@@ -160,14 +182,28 @@ class Claimer:
             await session.commit()
 
 
+@dataclass(frozen=True, slots=True)
+class _Budgets:
+    default: int
+    limits: Mapping[str, int]
+
+    def of(self, webhook_id: str) -> int:
+        return self.limits.get(webhook_id, self.default)
+
+    def full(self, used: Mapping[str, int]) -> list[str]:
+        """Endpoints with no free slot: busy ones, and limited ones even when idle."""
+        full = {w for w, n in used.items() if n >= self.of(w)}
+        full.update(w for w, n in self.limits.items() if used.get(w, 0) >= n)
+        return sorted(full)
+
+
 def _within_budget(
-    rows: Collection[tuple[str, str]], budget: int, in_flight: Mapping[str, int]
+    rows: Collection[tuple[str, str]], budgets: _Budgets, used: dict[str, int]
 ) -> list[str]:
-    taken: dict[str, int] = {}
+    """The rows that fit their endpoint's budget; `used` is updated with them."""
     chosen: list[str] = []
     for delivery_id, webhook_id in rows:
-        used = in_flight.get(webhook_id, 0) + taken.get(webhook_id, 0)
-        if used < budget:
-            taken[webhook_id] = taken.get(webhook_id, 0) + 1
+        if used.get(webhook_id, 0) < budgets.of(webhook_id):
+            used[webhook_id] = used.get(webhook_id, 0) + 1
             chosen.append(delivery_id)
     return chosen

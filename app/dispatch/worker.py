@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.dispatch.attempt import Outcome, record_outcomes, send
+from app.dispatch.breaker import Breakers
 from app.dispatch.claim import Claimer, Job
 from app.dispatch.listen import Listener
 from app.kit.time import utc_now
@@ -58,6 +59,9 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._stopping = False
         self._in_flight: dict[str, int] = defaultdict(int)
+        self._breakers = Breakers(
+            failures=settings.breaker_failures, cooldown_seconds=settings.breaker_cooldown_seconds
+        )
         self._jobs: dict[asyncio.Task[None], Job] = {}
         self._results: asyncio.Queue[Outcome | None] = asyncio.Queue()  # None: stop
         self._more_waiting = False
@@ -91,12 +95,14 @@ class Dispatcher:
             self._wake.clear()
             free = settings.dispatcher_concurrency - len(self._jobs)
             if free > 0:
+                now = self.clock()
                 try:
                     jobs, self._more_waiting = await self._claimer.claim(
-                        now=self.clock(),
+                        now=now,
                         limit=min(free, settings.claim_batch_size),
                         endpoint_budget=settings.endpoint_concurrency,
                         in_flight=self._in_flight,
+                        limits=self._breakers.limits(now),
                     )
                 except Exception:
                     log.exception("claiming due deliveries failed; retrying")
@@ -117,6 +123,7 @@ class Dispatcher:
 
     async def _attempt(self, job: Job) -> None:
         outcome = await send(self._http, job, settings=self.settings, clock=self.clock)
+        self._breakers.record(job.webhook_id, succeeded=outcome.succeeded, now=outcome.finished_at)
         self._results.put_nowait(outcome)
 
     def _finished(self, task: asyncio.Task[None]) -> None:

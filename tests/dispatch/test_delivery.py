@@ -179,3 +179,33 @@ async def test_unreachable_endpoint_is_a_failed_attempt(database_url: str) -> No
         [delivery] = await h.deliveries(tenant, _["id"])
         detail = await h.wait_delivery(tenant, delivery["id"], lambda d: d["attemptCount"] == 1)
         assert detail["attempts"][0]["error"].startswith("connect")
+
+
+async def test_breaker_pauses_a_failing_endpoint_then_a_probe_reopens_it(
+    database_url: str,
+) -> None:
+    """Three failures in a row pause the endpoint: its other deliveries wait, untouched;
+    after the cooldown one probe goes out, and its success lets the backlog through."""
+    receiver = Receiver(default=Reply(500))
+    settings = {"breaker_failures": 3, "breaker_cooldown_seconds": 30, "endpoint_concurrency": 1}
+    async with receiver, dispatching(database_url, **settings) as h:
+        tenant, webhook = await h.tenant_with_webhook(receiver.url())
+        events = [app_event(user_id=f"u{i}") for i in range(10)]
+        response = await h.client.post(
+            "/v1/events/batch", json={"events": events}, headers=tenant.ingest_headers
+        )
+        assert response.status_code == 202, response.text
+        await receiver.wait_for(3)
+        h.advance(6)  # the failed ones' first retry (5 s) is due, but the endpoint is paused
+        await asyncio.sleep(1.0)
+        assert len(receiver.requests) == 3
+        deliveries = await h.deliveries(tenant, webhook["id"])
+        assert sorted(d["attemptCount"] for d in deliveries) == [0] * 7 + [1] * 3
+        assert {d["status"] for d in deliveries} == {"pending"}
+
+        receiver.default = Reply(200)
+        h.advance(30)  # the pause is over: one probe, then everything
+        async with asyncio.timeout(15):
+            while {d["status"] for d in await h.deliveries(tenant, webhook["id"])} != {"succeeded"}:
+                await asyncio.sleep(0.1)
+        assert len(receiver.requests) == 13  # 3 failures, then each of the 10 once

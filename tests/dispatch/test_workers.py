@@ -35,15 +35,17 @@ async def pg_url(databases: DatabaseFactory, pg_ready: bool) -> str:
     return await databases.fresh("postgres")
 
 
-async def start_worker(database_url: str, lease: int = 5) -> asyncio.subprocess.Process:
-    """A worker with a short lease (timeout 1 s + 5 s) unless the test needs a long one."""
+async def start_worker(
+    database_url: str, lease: int = 5, timeout: float = 1
+) -> asyncio.subprocess.Process:
+    """A worker with a short lease (timeout + 5 s) unless the test needs a long one."""
     env = {
         **os.environ,
         "PYTHONPATH": str(REPO),
         "HOOKLINE_DATABASE_URL": database_url,
         "HOOKLINE_AUTO_MIGRATE": "false",
         "HOOKLINE_ALLOW_PRIVATE_TARGETS": "true",
-        "HOOKLINE_DELIVERY_TIMEOUT_SECONDS": "1",
+        "HOOKLINE_DELIVERY_TIMEOUT_SECONDS": str(timeout),
         "HOOKLINE_LEASE_SECONDS": str(lease),
         "HOOKLINE_POLL_INTERVAL_SECONDS": "0.5",
         "HOOKLINE_ENDPOINT_CONCURRENCY": "64",

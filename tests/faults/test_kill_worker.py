@@ -26,19 +26,22 @@ EVENTS = 1500
 
 
 async def test_one_of_three_workers_killed_loses_nothing(pg_url: str) -> None:
-    # Replies take 0.5 s: with 750 queued, each worker has its 64 slots busy at the kill.
-    slow = Receiver(default=Reply(200, delay=0.5))
+    # Replies take 2 s: once 192 requests (3 workers x 64 slots) have arrived, every
+    # worker has all its slots busy, and the kill lands well before any reply.
+    slow = Receiver(default=Reply(200, delay=2.0))
     async with slow as receiver, api(pg_url) as client:
         tenant = await new_tenant(client, "Three")
         await new_webhook(client, tenant, url=receiver.url())
-        # A 5 s lease (6 s with the 1 s timeout): the victim's claims return quickly.
-        workers = await asyncio.gather(*(start_worker(pg_url, lease=5) for _ in range(3)))
+        # A short lease (the 4 s timeout + 5 s): the victim's claims return quickly.
+        workers = await asyncio.gather(
+            *(start_worker(pg_url, lease=5, timeout=4) for _ in range(3))
+        )
         victim, survivors = workers[0], workers[1:]
         accepted: set[str] = set()
         try:
             for start in range(0, EVENTS // 2, 150):
                 accepted.update(await ingest(client, tenant, start, 150))
-            await receiver.wait_for(200, timeout=30)
+            await receiver.wait_for(3 * 64, timeout=30)
             assert await kill(victim) == -signal.SIGKILL  # claims in flight, results unwritten
             arrived_at_kill = len(receiver.requests)
             for start in range(EVENTS // 2, EVENTS, 150):
