@@ -9,7 +9,8 @@ One run, the same fast loopback receiver (bench.receiver, its own process), and:
 then bench.celery_baseline.run_baseline with the same N, rate and duration, and the
 ratio. Targets: >= 6x the baseline's end-to-end deliveries/s, p99 < 50 ms at 500/s.
 
-Run: python -m bench.bench_delivery [--quick] [--mode worker|embedded] [--no-baseline]
+Run: python -m bench.bench_delivery [--quick] [--mode worker|embedded] [--workers 1,2]
+         [--no-baseline]
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ class Receiver:
             await asyncio.sleep(0.01)
 
 
-async def _start_hookline(database_url: str, mode: str) -> tuple[list[Any], str]:
+async def _start_hookline(database_url: str, mode: str, workers: int) -> tuple[list[Any], str]:
     port = _free_port()
     settings = {
         "HOOKLINE_DATABASE_URL": database_url,
@@ -116,8 +117,9 @@ async def _start_hookline(database_url: str, mode: str) -> tuple[list[Any], str]
             raise RuntimeError("hookline serve did not become ready")
     if mode == "worker":
         settings.update(HOOKLINE_AUTO_MIGRATE="false", HOOKLINE_DISPATCHER="on")
-        worker, _ = await _spawn_worker(bench_env(settings))
-        procs.append(worker)
+        for _ in range(workers):
+            worker, _ = await _spawn_worker(bench_env(settings))
+            procs.append(worker)
     return procs, url
 
 
@@ -194,7 +196,7 @@ async def _measure(
     return result
 
 
-async def run_hookline(args: argparse.Namespace) -> dict[str, float]:
+async def run_hookline(args: argparse.Namespace, workers: int) -> dict[str, float]:
     name = f"hookline_bench_{uuid.uuid4().hex[:8]}"
     await _admin_sql(f'CREATE DATABASE "{name}"')
     database_url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
@@ -202,7 +204,7 @@ async def run_hookline(args: argparse.Namespace) -> dict[str, float]:
     try:
         receiver, port = await spawn_listening([sys.executable, "-m", "bench.receiver"])
         procs.append(receiver)
-        hookline, url = await _start_hookline(f"{database_url}/{name}", args.mode)
+        hookline, url = await _start_hookline(f"{database_url}/{name}", args.mode, workers)
         procs.extend(hookline)
         connector = aiohttp.TCPConnector(limit=64)
         async with aiohttp.ClientSession(connector=connector) as http:
@@ -224,10 +226,11 @@ async def run_hookline(args: argparse.Namespace) -> dict[str, float]:
 
 
 def _report(
-    hook: dict[str, float], base: dict[str, float] | None, args: argparse.Namespace
+    hook: dict[str, float], base: dict[str, float] | None, args: argparse.Namespace, workers: int
 ) -> None:
+    shape = f"{workers} worker process(es)" if args.mode == "worker" else "embedded dispatcher"
     print(
-        f"\nHookline delivery ({args.mode} dispatcher, PostgreSQL): N={args.events:,}, "
+        f"\nHookline delivery ({shape}, PostgreSQL): N={args.events:,}, "
         f"{args.rate}/s for {args.seconds:.0f} s, {os.cpu_count()} CPUs"
     )
     rows: list[list[object]] = [
@@ -262,14 +265,16 @@ def _report(
 
 
 async def main_async(args: argparse.Namespace) -> None:
-    hook = await run_hookline(args)
+    counts = [int(w) for w in args.workers.split(",")] if args.mode == "worker" else [0]
+    hooks = [(w, await run_hookline(args, w)) for w in counts]
     base = None
     if not args.no_baseline:
         from bench.celery_baseline import print_results, run_baseline
 
         base = await run_baseline(args.events, args.rate, args.seconds)
         print_results(base)
-    _report(hook, base, args)
+    for workers, hook in hooks:
+        _report(hook, base, args, workers)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -284,6 +289,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--mode", choices=("worker", "embedded"), default="worker")
+    parser.add_argument(
+        "--workers",
+        default="1,2",
+        help="worker processes in worker mode; a comma-separated list runs each in turn",
+    )
     parser.add_argument("--no-baseline", action="store_true", help="Hookline figures only")
     parser.add_argument("--quick", action="store_true", help="smoke run: 2,000 events, 3 s")
     args = parser.parse_args(argv)
