@@ -18,6 +18,7 @@ def _migrate(settings: Settings) -> None:
 def _serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
+    from app.live.server import UVICORN_WS_OPTIONS
     from app.main import create_asgi
     from app.ops.logging import configure_logging
 
@@ -27,7 +28,7 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     uvicorn.run(
         create_asgi(settings),
         log_config=None,
-        ws_per_message_deflate=False,
+        **UVICORN_WS_OPTIONS,
         host=host,
         port=port,
         loop="uvloop" if sys.platform != "win32" else "asyncio",

@@ -46,7 +46,7 @@ class Settings(BaseSettings):
 
     live_buffer_size: int = Field(default=10_000, ge=10)
     live_payload_limit: int = Field(default=64 * 1024, ge=1024)
-    live_fanout_per_second: int = Field(default=30_000, ge=100)
+    live_fanout_per_second: int = Field(default=6_000, ge=100)
     live_client_queue_limit: int = Field(default=1000, ge=10)
     live_subscriptions_ttl_seconds: float = Field(default=30.0, gt=0)
     live_cors_origins: tuple[str, ...] = ()

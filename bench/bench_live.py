@@ -2,14 +2,17 @@
 
 One Hookline server process (`python -m app serve`, SQLite, dispatcher off so only
 ingest and the feed compete for the CPU) and N client processes, each holding its
-share of python-socketio AsyncClients (websocket transport, `auth: {token}`).
+share of websocket clients (`--client raw`: Socket.IO frames read directly, the
+default, so the clients leave the CPU to the server; `--client socketio`:
+python-socketio AsyncClients), all with `auth: {token}`.
   (a) ingest throughput without any client: closed loop, C concurrent POST /v1/events;
   (b) latency: events at a fixed rate carry their send time (`sentNs`); every client
       records receive - send for every event: p50/p99 over all clients;
   (c) ingest throughput again with all clients connected (and receiving).
 Targets (issue 5): p99 < 250 ms; (c) >= 80 % of (a).
 
-Run: python -m bench.bench_live [--quick] [--clients 500] [--rate 50] [--seconds 10]
+Run: python -m bench.bench_live [--quick] [--clients 500] [--rate 10] [--seconds 10]
+         [--client raw|socketio]
          [--database-url postgresql+asyncpg://…/empty_db] [--concurrency N]
 """
 
@@ -139,8 +142,17 @@ async def _fixed_rate(url: str, key: str, rate: float, seconds: float) -> dict[s
 # -- client processes ----------------------------------------------------------------------
 
 
-async def _client_worker(url: str, token: str, count: int) -> None:
+async def _client_worker(url: str, token: str, count: int, kind: str) -> None:
     """Hold `count` connections; on STOP (stdin) print the latencies seen."""
+    if kind == "socketio":
+        await _socketio_clients(url, token, count)
+    else:
+        await _raw_clients(url, token, count)
+
+
+async def _socketio_clients(url: str, token: str, count: int) -> None:
+    """python-socketio AsyncClients: the reference client, but ~150 us of CPU a message,
+    which on a 2-core machine is taken from the server being measured."""
     import socketio
 
     latencies: list[int] = []
@@ -167,16 +179,80 @@ async def _client_worker(url: str, token: str, count: int) -> None:
     print("READY", flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
     connected = sum(c.connected for c in clients)
+    _print_result(latencies, received, connected)
+    await asyncio.gather(*(c.disconnect() for c in clients), return_exceptions=True)
+
+
+async def _raw_clients(url: str, token: str, count: int) -> None:
+    """Socket.IO v5 over Engine.IO v4 websockets, spoken directly: open, CONNECT with
+    `auth`, answer pings, stamp each `desktop_event` frame on arrival and read only its
+    `sentNs`. The same frames as a browser gets, at a tenth of the client CPU."""
+    latencies: list[int] = []
+    received = 0
+    connected = 0
+    endpoint = url.replace("http", "ws", 1) + "/socket.io/?EIO=4&transport=websocket"
+    hello = "40" + json.dumps({"token": token})
+
+    async def hold(ws: aiohttp.ClientWebSocketResponse, ready: asyncio.Future[None]) -> None:
+        nonlocal received, connected
+        async for frame in ws:
+            data = frame.data
+            if not isinstance(data, str):
+                continue
+            if data.startswith('42["desktop_event"'):
+                arrived = time.time_ns()
+                received += 1
+                at = data.find('"sentNs"')
+                if at >= 0:
+                    opening = data.index('"', at + 8) + 1  # the value is a string of digits
+                    latencies.append(arrived - int(data[opening : data.index('"', opening)]))
+            elif data == "2":
+                await ws.send_str("3")  # Engine.IO heartbeat
+            elif data[0] == "0":
+                await ws.send_str(hello)  # Engine.IO open: connect the namespace
+            elif data.startswith("40"):
+                connected += 1
+                ready.set_result(None)
+            elif data.startswith("44"):
+                ready.set_exception(RuntimeError(f"refused: {data}"))
+                return
+        if connected:
+            connected -= 1  # closed by the server
+
+    unlimited = aiohttp.TCPConnector(limit=0)  # the default pool stops at 100 sockets
+    async with aiohttp.ClientSession(connector=unlimited) as http:
+        sockets: list[aiohttp.ClientWebSocketResponse] = []
+        tasks = []
+        loop = asyncio.get_running_loop()
+        for start in range(0, count, CONNECT_BATCH):
+            batch = [
+                await http.ws_connect(endpoint)
+                for _ in range(start, min(count, start + CONNECT_BATCH))
+            ]
+            readies = [loop.create_future() for _ in batch]
+            tasks += [
+                asyncio.create_task(hold(ws, r)) for ws, r in zip(batch, readies, strict=True)
+            ]
+            sockets += batch
+            await asyncio.wait_for(asyncio.gather(*readies), 30)
+        print("READY", flush=True)
+        await loop.run_in_executor(None, sys.stdin.readline)
+        _print_result(latencies, received, connected)
+        await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+        for task in tasks:
+            task.cancel()
+
+
+def _print_result(latencies: list[int], received: int, connected: int) -> None:
     print(
         "RESULT "
         + json.dumps({"latencies": latencies, "received": received, "connected": connected}),
         flush=True,
     )
-    await asyncio.gather(*(c.disconnect() for c in clients), return_exceptions=True)
 
 
 async def _start_clients(
-    url: str, token: str, clients: int, processes: int
+    url: str, token: str, clients: int, processes: int, kind: str
 ) -> list[asyncio.subprocess.Process]:
     shares = [clients // processes + (i < clients % processes) for i in range(processes)]
     procs = []
@@ -189,6 +265,7 @@ async def _start_clients(
             url,
             token,
             str(share),
+            kind,
             env=bench_env(),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
@@ -243,11 +320,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 api_key, ingest_key = await _tenant(http, url)
             await _throughput(url, ingest_key, 1.0, args.concurrency)  # warm-up
             alone = await _throughput(url, ingest_key, args.throughput_seconds, args.concurrency)
-            procs = await _start_clients(url, api_key, args.clients, args.client_processes)
+            procs = await _start_clients(
+                url, api_key, args.clients, args.client_processes, args.client
+            )
             pacing = await _fixed_rate(url, ingest_key, args.rate, args.seconds)
             await asyncio.sleep(2.0)  # let the last events reach every client
             latency = await _stop_clients(procs)
-            procs = await _start_clients(url, api_key, args.clients, args.client_processes)
+            procs = await _start_clients(
+                url, api_key, args.clients, args.client_processes, args.client
+            )
             loaded = await _throughput(url, ingest_key, args.throughput_seconds, args.concurrency)
             after = await _stop_clients(procs)
             procs = []
@@ -311,14 +392,20 @@ def _report(result: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--client-worker"]:
-        url, token, count = argv[1], argv[2], int(argv[3])
+        url, token, count, kind = argv[1], argv[2], int(argv[3]), argv[4]
         _use_uvloop()
-        asyncio.run(_client_worker(url, token, count))
+        asyncio.run(_client_worker(url, token, count, kind))
         return
     parser = argparse.ArgumentParser(prog="bench.bench_live", description=__doc__)
     parser.add_argument("--clients", type=int, default=500)
     parser.add_argument("--client-processes", type=int, default=2)
-    parser.add_argument("--rate", type=float, default=50.0)
+    parser.add_argument(
+        "--client",
+        choices=("raw", "socketio"),
+        default="raw",
+        help="raw: Socket.IO frames over aiohttp websockets (cheap); socketio: python-socketio",
+    )
+    parser.add_argument("--rate", type=float, default=10.0)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--throughput-seconds", type=float, default=5.0)
     parser.add_argument(

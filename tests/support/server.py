@@ -29,6 +29,7 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from app.config import Settings
+from app.live.server import UVICORN_WS_OPTIONS
 from app.main import create_asgi
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -53,7 +54,7 @@ class _QuietServer(uvicorn.Server):
 
 def _config(asgi: Any, **extra: Any) -> uvicorn.Config:
     return uvicorn.Config(
-        asgi, lifespan="on", log_level="warning", access_log=False, ws="auto", **extra
+        asgi, lifespan="on", log_level="warning", access_log=False, **UVICORN_WS_OPTIONS, **extra
     )
 
 
