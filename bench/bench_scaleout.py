@@ -112,7 +112,7 @@ async def run(args: argparse.Namespace) -> list[dict[str, float]]:
     try:
         receiver, port = await spawn_listening([sys.executable, "-m", "bench.receiver"])
         procs.append(receiver)
-        hookline, url = await _start_hookline(database_url, "api")  # dispatcher off
+        hookline, url = await _start_hookline(database_url, "api", workers=0)  # dispatcher off
         procs.extend(hookline)
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as http:
             rx = Receiver(http, port)
