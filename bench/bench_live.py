@@ -120,7 +120,8 @@ async def _throughput(url: str, key: str, seconds: float, concurrency: int) -> f
         async def worker() -> None:
             nonlocal accepted
             while time.monotonic() < deadline:
-                accepted += await _post(http, url, key, ingest_event(next(counter)))
+                ok = await _post(http, url, key, ingest_event(next(counter)))
+                accepted += ok  # not `+= await`: that reads the count before awaiting
 
         start = time.monotonic()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -133,7 +134,8 @@ async def _fixed_rate(url: str, key: str, rate: float, seconds: float) -> dict[s
 
         async def fire(i: int) -> None:
             nonlocal accepted
-            accepted += await _post(http, url, key, ingest_event(i, now_ns()))
+            ok = await _post(http, url, key, ingest_event(i, now_ns()))
+            accepted += ok  # not `+= await`: that reads the count before awaiting
 
         result = await paced(rate, seconds, fire)
     return {**result, "accepted": float(accepted)}
