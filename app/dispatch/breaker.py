@@ -26,24 +26,31 @@ class Breakers:
         self._pause: dict[str, float] = {}
         self._open_until: dict[str, datetime] = {}
 
-    def record(self, webhook_id: str, *, succeeded: bool, now: datetime) -> None:
+    def record(self, webhook_id: str, *, succeeded: bool, now: datetime) -> float | None:
+        """Count an attempt's outcome; returns the pause in seconds when this one starts it."""
         if succeeded:
             self._streak.pop(webhook_id, None)
             self._pause.pop(webhook_id, None)
             self._open_until.pop(webhook_id, None)
-            return
+            return None
         if not self._threshold:
-            return
+            return None
         until = self._open_until.get(webhook_id)
         if until is not None and now < until:
-            return  # attempts started before the pause: already counted against it
+            return None  # attempts started before the pause: already counted against it
         streak = self._streak.get(webhook_id, 0) + 1
         self._streak[webhook_id] = streak
-        if streak >= self._threshold:
-            previous = self._pause.get(webhook_id)
-            pause = self._cooldown if previous is None else min(previous * 2, MAX_PAUSE_SECONDS)
-            self._pause[webhook_id] = max(pause, self._cooldown)
-            self._open_until[webhook_id] = now + timedelta(seconds=self._pause[webhook_id])
+        if streak < self._threshold:
+            return None
+        previous = self._pause.get(webhook_id)
+        pause = self._cooldown if previous is None else min(previous * 2, MAX_PAUSE_SECONDS)
+        pause = max(pause, self._cooldown)
+        self._pause[webhook_id] = pause
+        self._open_until[webhook_id] = now + timedelta(seconds=pause)
+        return pause
+
+    def streak(self, webhook_id: str) -> int:
+        return self._streak.get(webhook_id, 0)
 
     def limits(self, now: datetime) -> dict[str, int]:
         """Endpoint -> attempts it may have in flight now: 0 while paused, 1 to probe."""

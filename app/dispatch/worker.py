@@ -123,7 +123,17 @@ class Dispatcher:
 
     async def _attempt(self, job: Job) -> None:
         outcome = await send(self._http, job, settings=self.settings, clock=self.clock)
-        self._breakers.record(job.webhook_id, succeeded=outcome.succeeded, now=outcome.finished_at)
+        pause = self._breakers.record(
+            job.webhook_id, succeeded=outcome.succeeded, now=outcome.finished_at
+        )
+        if pause is not None:
+            log.warning(
+                "endpoint %s paused for %.0f s after %d failed attempts in a row (last: %s)",
+                job.webhook_id,
+                pause,
+                self._breakers.streak(job.webhook_id),
+                outcome.error,
+            )
         self._results.put_nowait(outcome)
 
     def _finished(self, task: asyncio.Task[None]) -> None:

@@ -76,3 +76,12 @@ def test_zero_failures_turns_breakers_off() -> None:
     breakers = Breakers(failures=0, cooldown_seconds=5)
     fail(breakers, 1000, at(0))
     assert breakers.limits(at(0)) == {}
+
+
+def test_record_returns_the_pause_only_when_it_starts() -> None:
+    breakers = Breakers(failures=2, cooldown_seconds=5)
+    assert breakers.record("w1", succeeded=False, now=at(0)) is None
+    assert breakers.record("w1", succeeded=False, now=at(0)) == 5
+    assert breakers.record("w1", succeeded=False, now=at(1)) is None  # already paused
+    assert breakers.record("w1", succeeded=False, now=at(5)) == 10  # the failed probe
+    assert breakers.streak("w1") == 3
