@@ -8,9 +8,12 @@ in the database for `breaker_cooldown_seconds`; then one attempt at a time probe
 A success closes the breaker; a failed probe pauses again, twice as long each time,
 up to `MAX_PAUSE_SECONDS`.
 
-Nothing is lost or reordered: paused deliveries stay pending and due, their attempt
-counts untouched, so the retry schedule is never shortened (only ever delayed). The
-state is per process; each worker learns an endpoint's health from its own attempts.
+Nothing is lost: when a pause starts, the dispatcher moves the endpoint's pending
+deliveries that would come due sooner to the end of the pause (`Claimer.defer_endpoint`),
+attempt counts untouched, so the retry schedule is never shortened (only ever delayed),
+other workers wait too, and claims do not scan past a paused backlog. The streak and
+the probing are per process; each worker learns an endpoint's health from its own
+attempts.
 """
 
 from datetime import datetime, timedelta

@@ -100,8 +100,10 @@ class Claimer:
                 picked = _within_budget(rows, budgets, used)
                 chosen += picked
                 # More may be waiting: a full batch, rows over an endpoint's budget, or
-                # endpoints skipped because they were at their bound.
-                more = len(rows) >= wanted or len(picked) < len(rows) or bool(saturated)
+                # endpoints skipped because they were at their bound. Paused endpoints
+                # do not count: nothing frees them but time, and polling covers that.
+                busy = [w for w in saturated if budgets.of(w) > 0]
+                more = len(rows) >= wanted or len(picked) < len(rows) or bool(busy)
                 if len(picked) == len(rows) or len(chosen) >= limit:
                     break
             jobs = await self._take(session, chosen, now) if chosen else []
@@ -164,6 +166,24 @@ class Claimer:
                 .execution_options(synchronize_session=False)
             )
         return jobs
+
+    async def defer_endpoint(self, webhook_id: str, until: datetime, now: datetime) -> int:
+        """Move an endpoint's pending deliveries that would come due before `until` to
+        `until` (its breaker's pause): they stop being due, so claims neither scan past
+        them nor hand them to another worker. Attempt counts are untouched."""
+        async with self._sessionmaker() as session:
+            result = await session.execute(
+                update(Delivery)
+                .where(
+                    Delivery.webhook_id == webhook_id,
+                    Delivery.status == PENDING,
+                    Delivery.next_attempt_at < until,
+                )
+                .values(next_attempt_at=until, updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            await session.commit()
+        return cast(int, getattr(result, "rowcount", 0))
 
     async def release(self, jobs: Sequence[Job], now: datetime) -> None:
         """Give unfinished claims back (graceful stop): due now, unowned."""

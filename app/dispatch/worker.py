@@ -134,6 +134,11 @@ class Dispatcher:
                 self._breakers.streak(job.webhook_id),
                 outcome.error,
             )
+            until = outcome.finished_at + timedelta(seconds=pause)
+            try:
+                await self._claimer.defer_endpoint(job.webhook_id, until, outcome.finished_at)
+            except Exception:  # the in-memory pause still holds in this process
+                log.exception("could not defer the deliveries of endpoint %s", job.webhook_id)
         self._results.put_nowait(outcome)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
