@@ -20,6 +20,7 @@ from app.api import api_router
 from app.config import Settings
 from app.db.engine import create_engine, create_sessionmaker
 from app.dispatch.runner import dispatcher_component
+from app.egress.client import http_component
 from app.errors import install_error_handlers
 from app.kit.signals import Signals
 from app.live.server import live_component, live_feed
@@ -50,10 +51,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def _components(settings: Settings) -> list[Any]:
     """Async context managers `(app) -> ...` the lifespan enters in order and leaves in reverse.
 
-    The live feed registers its signal listeners; the dispatcher owns the outbound HTTP
-    session and its loop (only when `HOOKLINE_DISPATCHER=on`).
+    The outbound HTTP session first (the dispatcher and simulations send through it),
+    then the live feed's signal listeners, then the dispatcher's loop (only when
+    `HOOKLINE_DISPATCHER=on`).
     """
-    components: list[Any] = [live_component]
+    components: list[Any] = [http_component, live_component]
     if settings.dispatcher == "on":
         components.append(dispatcher_component)
     return components

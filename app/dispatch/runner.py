@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 
+from aiohttp import ClientSession
 from fastapi import FastAPI
 
 from app.config import Settings
@@ -23,30 +24,30 @@ log = logging.getLogger(__name__)
 
 @asynccontextmanager
 async def dispatcher_component(app: FastAPI) -> AsyncIterator[Dispatcher]:
-    """Lifespan component: one HTTP session, the dispatcher, woken by ingest's signal.
+    """Lifespan component: the dispatcher on the app's HTTP session (`http_component`),
+    woken by ingest's signal.
 
     Tests may set `app.state.clock` before the lifespan starts to drive retries.
     """
     settings: Settings = app.state.settings
     signals: Signals = app.state.signals
     clock: Callable[[], datetime] = getattr(app.state, "clock", utc_now)
-    async with create_http_session(settings) as http:
-        dispatcher = Dispatcher(settings, app.state.sessionmaker, http, clock=clock)
-        signals.on_deliveries_due(dispatcher.wake)
-        app.state.dispatcher = dispatcher
-        app.state.http = http  # simulations share the pooled session
-        await dispatcher.start()
-        housekeeping = asyncio.create_task(
-            run_housekeeping(
-                app.state.sessionmaker, settings, clock=clock, on_disabled=signals.webhooks_changed
-            ),
-            name="housekeeping",
-        )
-        try:
-            yield dispatcher
-        finally:
-            housekeeping.cancel()
-            await dispatcher.stop()
+    http: ClientSession = app.state.http
+    dispatcher = Dispatcher(settings, app.state.sessionmaker, http, clock=clock)
+    signals.on_deliveries_due(dispatcher.wake)
+    app.state.dispatcher = dispatcher
+    await dispatcher.start()
+    housekeeping = asyncio.create_task(
+        run_housekeeping(
+            app.state.sessionmaker, settings, clock=clock, on_disabled=signals.webhooks_changed
+        ),
+        name="housekeeping",
+    )
+    try:
+        yield dispatcher
+    finally:
+        housekeeping.cancel()
+        await dispatcher.stop()
 
 
 async def serve_worker(settings: Settings, stop: asyncio.Event) -> None:

@@ -1,9 +1,10 @@
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
 from app.auth.deps import ResellerAuth
 from app.db.session import SessionDep
+from app.egress.client import HttpDep
 from app.kit.pagination import Page
 from app.kit.params import DEFAULT_PAGE, CursorParam, LimitParam
 from app.kit.state import SettingsDep, SignalsDep
@@ -129,13 +130,12 @@ async def preview_simulation(
 async def send_simulation(
     webhook_id: str,
     body: SimulateIn,
-    request: Request,
     principal: ResellerAuth,
     session: SessionDep,
     settings: SettingsDep,
+    http: HttpDep,
 ) -> Any:
     """Send one signed sample event to the webhook now and report what happened."""
     webhook = await service.get_webhook(session, principal.reseller_id, webhook_id)
     payload = await simulate.simulation_payload(session, webhook, body.event)
-    http = getattr(request.app.state, "http", None)
     return await simulate.send_simulation(settings, http, webhook, payload)

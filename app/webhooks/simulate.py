@@ -12,11 +12,9 @@ import aiohttp
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import __version__
 from app.config import Settings
-from app.egress.resolver import build_connector
+from app.egress.client import USER_AGENT
 from app.egress.sender import post_signed
-from app.egress.tls import build_ssl_context
 from app.errors import ValidationFailed
 from app.events.catalogue import CATALOGUE
 from app.kit.ids import new_id
@@ -69,7 +67,7 @@ async def simulation_payload(
 
 async def send_simulation(
     settings: Settings,
-    http: aiohttp.ClientSession | None,
+    http: aiohttp.ClientSession,
     webhook: Webhook,
     payload: dict[str, Any],
 ) -> dict[str, Any]:
@@ -80,29 +78,17 @@ async def send_simulation(
         delivery_id=new_id("sim"),
         event_type=payload["event"],
         timestamp_ms=epoch_ms(),
-        user_agent=f"Hookline/{__version__}",
+        user_agent=USER_AGENT,
     )
-    owned = http is None
-    if http is None:
-        connector = build_connector(
-            allow_private=settings.allow_private_targets,
-            ssl_context=build_ssl_context(settings.ca_bundle),
-            limit=1,
-        )
-        http = aiohttp.ClientSession(connector=connector)
-    try:
-        result = await post_signed(
-            http,
-            url=webhook.url,
-            body=body,
-            headers=headers,
-            timeout_seconds=settings.delivery_timeout_seconds,
-            allow_private=settings.allow_private_targets,
-            max_response_bytes=SIMULATION_RESPONSE_LIMIT,
-        )
-    finally:
-        if owned:
-            await http.close()
+    result = await post_signed(
+        http,
+        url=webhook.url,
+        body=body,
+        headers=headers,
+        timeout_seconds=settings.delivery_timeout_seconds,
+        allow_private=settings.allow_private_targets,
+        max_response_bytes=SIMULATION_RESPONSE_LIMIT,
+    )
     return {
         "delivered": result.delivered,
         "status": result.status,
