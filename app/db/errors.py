@@ -22,4 +22,8 @@ def database_unreachable(exc: BaseException) -> bool:
         # aiosqlite: "database is locked" and I/O errors are OperationalError; a
         # constraint or encoding failure is not.
         return isinstance(exc, OperationalError)
+    # asyncpg's own errors (the ingest writer uses asyncpg directly) carry the SQLSTATE.
+    sqlstate = getattr(exc, "sqlstate", None)
+    if isinstance(sqlstate, str):
+        return sqlstate.startswith(_UNAVAILABLE_SQLSTATE_CLASSES)
     return isinstance(exc, OSError)
