@@ -5,6 +5,7 @@ from app.models.api_key import ApiKey
 from app.models.attempt import DeliveryAttempt
 from app.models.delivery import Delivery
 from app.models.event import Event
+from app.models.idempotency_key import IdempotencyKey
 from app.models.organisation import Organisation
 from app.models.reseller import Reseller
 from app.models.webhook import Webhook
@@ -15,6 +16,7 @@ __all__ = [
     "Delivery",
     "DeliveryAttempt",
     "Event",
+    "IdempotencyKey",
     "Organisation",
     "Reseller",
     "Webhook",
