@@ -25,14 +25,17 @@ class Settings(BaseSettings):
     redis_url: str | None = None
 
     max_event_bytes: int = Field(default=25 * 1024 * 1024, ge=1024, le=512 * 1024 * 1024)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
     max_batch_events: int = Field(default=1000, ge=1, le=10_000)
+    ingest_read_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    ingest_max_bytes_in_flight: int = Field(default=64 * 1024 * 1024, ge=1024)
+    idempotency_ttl_seconds: int = Field(default=86_400, ge=1)
 
     delivery_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     retry_schedule: tuple[int, ...] = DEFAULT_RETRY_SCHEDULE
     retry_jitter: float = Field(default=0.1, ge=0, le=0.5)
     retry_after_max_seconds: int = Field(default=3600, ge=1)
     dispatcher_concurrency: int = Field(default=256, ge=1, le=10_000)
-    endpoint_concurrency: int = Field(default=16, ge=1, le=1000)
     breaker_failures: int = Field(default=10, ge=0, le=10_000)
     breaker_cooldown_seconds: float = Field(default=5.0, gt=0, le=3600)
     claim_batch_size: int = Field(default=200, ge=1, le=5000)
@@ -83,6 +86,8 @@ class Settings(BaseSettings):
             raise ValueError("database_url must use sqlite+aiosqlite:// or postgresql+asyncpg://")
         if self.admin_token is not None and len(self.admin_token.get_secret_value()) < 16:
             raise ValueError("admin_token must be at least 16 characters")
+        if self.ingest_max_bytes_in_flight < self.max_event_bytes:
+            raise ValueError("ingest_max_bytes_in_flight must be at least max_event_bytes")
         return self
 
     @property

@@ -4,24 +4,38 @@ Each class has an HTTP status and a stable `code`; clients switch on the code, p
 read the message. A foreign id raises the same `NotFound` as a missing one.
 """
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
-from sqlalchemy.exc import DBAPIError, OperationalError
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.db.errors import database_unreachable
+from app.ops.request_id import current_request_id
+
+log = logging.getLogger(__name__)
 
 
 class HooklineError(Exception):
     status_code = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, fields: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        fields: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.fields = fields
+        self.headers = headers
 
 
 class Unauthorized(HooklineError):
@@ -39,6 +53,11 @@ class NotFound(HooklineError):
     code = "not_found"
 
 
+class RequestTimeout(HooklineError):
+    status_code = 408
+    code = "request_timeout"
+
+
 class Conflict(HooklineError):
     status_code = 409
     code = "conflict"
@@ -49,12 +68,19 @@ class PayloadTooLarge(HooklineError):
     code = "payload_too_large"
 
 
+class UnsupportedMediaType(HooklineError):
+    status_code = 415
+    code = "unsupported_media_type"
+
+
 class ValidationFailed(HooklineError):
     status_code = 422
     code = "validation_error"
 
 
 class ServiceUnavailable(HooklineError):
+    """503: retry later (ingest: a failed group commit, the bytes-in-flight budget spent)."""
+
     status_code = 503
     code = "service_unavailable"
 
@@ -63,6 +89,7 @@ class ErrorDetail(BaseModel):
     code: str
     message: str
     fields: dict[str, str] | None = None
+    request_id: str | None = Field(default=None, alias="requestId")
 
 
 class ErrorBody(BaseModel):
@@ -79,17 +106,67 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         404: "Not found (also for another tenant's ids)",
         409: "Conflict with the object's state",
         413: "Body too large",
+        415: "The body is not JSON",
         422: "Validation failed; `fields` has a message per field",
+        500: "Unexpected error; `requestId` finds its traceback in the log",
         503: "Database unavailable; retry",
     }.items()
 }
 
 
-def error_body(code: str, message: str, fields: dict[str, str] | None = None) -> dict[str, Any]:
+def error_body(
+    code: str, message: str, fields: dict[str, str] | None = None, *, request_id: bool = False
+) -> dict[str, Any]:
     error: dict[str, Any] = {"code": code, "message": message}
     if fields:
         error["fields"] = fields
+    if request_id:
+        error["requestId"] = current_request_id()
     return {"error": error}
+
+
+def internal_error_response() -> JSONResponse:
+    """The 500 every unexpected exception answers: the shape, the request id, no details."""
+    body = error_body("internal_error", "Internal error", request_id=True)
+    return JSONResponse(body, 500, headers={"Connection": "close"})
+
+
+class UnexpectedErrorMiddleware:
+    """Whatever escapes the app or the middleware inside this one answers the JSON 500.
+
+    Inside `RequestIdMiddleware`, so the body and the log line carry the request id;
+    the traceback goes to the log only.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            if started:  # too late for a body: let the server abort the connection
+                raise
+            log.exception("unexpected error")
+            await internal_error_response()(scope, receive, send)
+
+
+_HTTP_CODES = {
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:
@@ -116,7 +193,8 @@ def _validation_fields(exc: RequestValidationError) -> dict[str, str]:
 def install_error_handlers(app: FastAPI) -> None:
     async def hookline_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HooklineError)
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else {}
+        headers.update(exc.headers or {})
         return JSONResponse(
             error_body(exc.code, exc.message, exc.fields), exc.status_code, headers=headers
         )
@@ -132,21 +210,34 @@ def install_error_handlers(app: FastAPI) -> None:
             # FastAPI's "error parsing the body" (e.g. invalid UTF-8): a validation error.
             message = "Request body is not valid JSON"
             return JSONResponse(error_body("validation_error", message, {"body": message}), 422)
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
         return JSONResponse(error_body(code, str(exc.detail)), exc.status_code, headers=exc.headers)
 
-    async def database_unavailable(_: Request, exc: Exception) -> JSONResponse:
-        # The database being away is an outage, not a bug: answer 503 so clients retry.
-        del exc
-        return JSONResponse(
-            error_body("service_unavailable", "Database unavailable, retry shortly"),
-            503,
-            headers={"Retry-After": "1"},
-        )
+    async def database_error(_: Request, exc: Exception) -> JSONResponse:
+        # The database being away is an outage, not a bug: 503 so clients retry. Anything
+        # else (a statement the database refuses) would fail the same way again: never 503,
+        # or an agent retries it forever.
+        if database_unreachable(exc):
+            return JSONResponse(
+                error_body("service_unavailable", "Database unavailable, retry shortly"),
+                503,
+                headers={"Retry-After": "1"},
+            )
+        if isinstance(exc, IntegrityError):
+            log.warning("integrity error: %s", type(exc.orig).__name__)
+            return JSONResponse(error_body("conflict", "Conflicts with existing data"), 409)
+        log.error("database refused a statement", exc_info=exc)
+        return internal_error_response()
+
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.error("unexpected error", exc_info=exc)
+        return internal_error_response()
 
     app.add_exception_handler(HooklineError, hookline_error)
     app.add_exception_handler(RequestValidationError, request_validation)
     app.add_exception_handler(StarletteHTTPException, http_error)
-    app.add_exception_handler(OperationalError, database_unavailable)
-    app.add_exception_handler(DBAPIError, database_unavailable)
-    app.add_exception_handler(OSError, database_unavailable)
+    app.add_exception_handler(DBAPIError, database_error)
+    app.add_exception_handler(OSError, database_error)
+    # Starlette gives this one to its outermost middleware, so errors raised in our own
+    # middleware get the JSON shape too.
+    app.add_exception_handler(Exception, unexpected)

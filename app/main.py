@@ -21,14 +21,17 @@ from app.config import Settings
 from app.db.engine import create_engine, create_sessionmaker
 from app.dispatch.runner import dispatcher_component
 from app.egress.client import http_component
-from app.errors import install_error_handlers
+from app.errors import UnexpectedErrorMiddleware, install_error_handlers
 from app.kit.signals import Signals
 from app.live.server import live_component, live_feed
+from app.ops.body_limit import BodyLimitMiddleware
 from app.ops.health import router as health_router
 from app.ops.logging import configure_logging
 from app.ops.metrics import router as metrics_router
 from app.ops.request_id import RequestIdMiddleware
 
+# The routes that take `HOOKLINE_MAX_EVENT_BYTES` rather than `HOOKLINE_MAX_BODY_BYTES`.
+INGEST_PATHS = frozenset({"/v1/events", "/v1/events/batch"})
 FRONTEND_DIST = Path(__file__).resolve().parents[1] / "frontend" / "dist"
 SWAGGER_STATIC = Path(swagger_ui.__file__).parent / "static"
 
@@ -76,6 +79,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.signals = Signals()
     app.state.components = _components(settings)
     install_error_handlers(app)
+    # Outermost last: request id, then the JSON 500 for anything below, then the body limit.
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limit=settings.max_body_bytes,
+        ingest_limit=settings.max_event_bytes,
+        ingest_paths=INGEST_PATHS,
+    )
+    app.add_middleware(UnexpectedErrorMiddleware)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(api_router)
     app.include_router(health_router)

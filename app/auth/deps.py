@@ -1,6 +1,11 @@
 """Security as `Annotated` dependencies, so a route's signature shows who may call it.
 
-Missing or unknown credentials answer 401; a valid key of the wrong kind answers 403.
+Missing or unknown credentials answer 401; a valid credential of the wrong kind (the
+admin token on a reseller or ingest route included) answers 403.
+
+Reseller and admin checks use a short session of their own, closed before the route
+reads its body or opens the request's session, and remember their principal on the
+request, so `app.auth.route.ApiRoute` can run them before FastAPI reads the body.
 """
 
 from dataclasses import dataclass
@@ -45,26 +50,65 @@ async def _key_of_kind(session: AsyncSession, token: str, kind: str) -> KnownKey
     return key
 
 
-async def _reseller(credentials: BearerDep, session: SessionDep) -> ResellerPrincipal:
-    key = await _key_of_kind(session, _token(credentials), "reseller")
-    return ResellerPrincipal(key.reseller_id)
+def _refuse_admin_token(request: Request, token: str, kind: str) -> None:
+    """The admin token is a valid credential, of the wrong kind here: 403, not 401."""
+    settings: Settings = request.app.state.settings
+    admin = settings.admin_token
+    if admin is not None and admin_token_matches(token, admin.get_secret_value()):
+        raise Forbidden(f"This endpoint needs a {kind} key, not the admin token")
 
 
-async def _ingest(credentials: BearerDep, session: SessionDep) -> IngestPrincipal:
-    key = await _key_of_kind(session, _token(credentials), "ingest")
+_PRINCIPAL = "hookline_principal"
+
+
+async def authenticate_reseller(request: Request) -> ResellerPrincipal:
+    """The request's reseller, checked once per request (cached on `request.state`)."""
+    cached = getattr(request.state, _PRINCIPAL, None)
+    if isinstance(cached, ResellerPrincipal):
+        return cached
+    token = _token(await _bearer(request))
+    _refuse_admin_token(request, token, "reseller")
+    async with request.app.state.sessionmaker() as session:
+        key = await _key_of_kind(session, token, "reseller")
+    principal = ResellerPrincipal(key.reseller_id)
+    setattr(request.state, _PRINCIPAL, principal)
+    return principal
+
+
+async def _reseller(request: Request, _: BearerDep) -> ResellerPrincipal:
+    return await authenticate_reseller(request)
+
+
+async def _ingest(request: Request, credentials: BearerDep, session: SessionDep) -> IngestPrincipal:
+    token = _token(credentials)
+    _refuse_admin_token(request, token, "ingest")
+    key = await _key_of_kind(session, token, "ingest")
     assert key.organisation_id is not None
     return IngestPrincipal(key.reseller_id, key.organisation_id)
 
 
-async def _admin(request: Request, credentials: BearerDep, session: SessionDep) -> None:
+async def authenticate_admin(request: Request) -> None:
+    """Checks the admin token once per request (remembered on `request.state`)."""
+    if getattr(request.state, _PRINCIPAL, None) == "admin":
+        return
     settings: Settings = request.app.state.settings
     if settings.admin_token is None:
         raise NotFound("The admin API is disabled (HOOKLINE_ADMIN_TOKEN is not set)")
-    token = _token(credentials)
+    token = _token(await _bearer(request))
     if not admin_token_matches(token, settings.admin_token.get_secret_value()):
-        if await find_key(session, token) is not None:
-            raise Forbidden("This endpoint needs the admin token")
+        async with request.app.state.sessionmaker() as session:
+            if await find_key(session, token) is not None:
+                raise Forbidden("This endpoint needs the admin token")
         raise Unauthorized("Invalid admin token")
+    setattr(request.state, _PRINCIPAL, "admin")
+
+
+async def _admin(request: Request, _: BearerDep) -> None:
+    await authenticate_admin(request)
+
+
+# What `ApiRoute` runs before the body is read, by dependency.
+EARLY_AUTH = {_reseller: authenticate_reseller, _admin: authenticate_admin}
 
 
 ResellerAuth = Annotated[ResellerPrincipal, Depends(_reseller)]

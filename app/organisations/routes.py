@@ -1,6 +1,7 @@
 from fastapi import APIRouter
 
 from app.auth.deps import ResellerAuth
+from app.auth.route import ApiRoute
 from app.db.session import SessionDep
 from app.kit.pagination import Page
 from app.kit.params import DEFAULT_PAGE, CursorParam, LimitParam
@@ -8,7 +9,7 @@ from app.organisations import service
 from app.organisations.schemas import OrganisationCreated, OrganisationOut
 from app.resellers.schemas import NameIn
 
-router = APIRouter(prefix="/organisations", tags=["organisations"])
+router = APIRouter(prefix="/organisations", tags=["organisations"], route_class=ApiRoute)
 
 
 @router.post("", status_code=201, response_model=OrganisationCreated)

@@ -1,13 +1,14 @@
 from fastapi import APIRouter
 
 from app.auth.deps import AdminAuth, ResellerAuth
+from app.auth.route import ApiRoute
 from app.db.session import SessionDep
 from app.kit.pagination import Page
 from app.kit.params import DEFAULT_PAGE, CursorParam, LimitParam
 from app.resellers import service
 from app.resellers.schemas import MeOut, NameIn, ResellerCreated, ResellerOut
 
-router = APIRouter(tags=["resellers"])
+router = APIRouter(tags=["resellers"], route_class=ApiRoute)
 
 
 @router.post("/admin/resellers", status_code=201, response_model=ResellerCreated)

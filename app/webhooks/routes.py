@@ -3,6 +3,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from app.auth.deps import ResellerAuth
+from app.auth.route import ApiRoute
 from app.db.session import SessionDep
 from app.egress.client import HttpDep
 from app.kit.pagination import Page
@@ -23,7 +24,7 @@ from app.webhooks.schemas import (
     mask_secret,
 )
 
-router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+router = APIRouter(prefix="/webhooks", tags=["webhooks"], route_class=ApiRoute)
 
 
 def webhook_out(webhook: Webhook) -> WebhookOut:
