@@ -10,6 +10,7 @@ from app.kit.pagination import Page
 from app.kit.params import DEFAULT_PAGE, CursorParam, LimitParam
 from app.kit.state import SignalsDep
 from app.models import Delivery
+from app.models.delivery import PENDING
 
 router = APIRouter(prefix="/deliveries", tags=["deliveries"])
 
@@ -19,9 +20,10 @@ StatusParam = Annotated[
 
 
 def delivery_out(delivery: Delivery) -> DeliveryOut:
-    return DeliveryOut.model_validate(
-        {**{c: getattr(delivery, c) for c in _FIELDS}, "event": delivery.event_type}
-    )
+    fields = {c: getattr(delivery, c) for c in _FIELDS}
+    if delivery.status != PENDING:  # a cancelled row may still hold its attempt's lease end
+        fields["next_attempt_at"] = None
+    return DeliveryOut.model_validate({**fields, "event": delivery.event_type})
 
 
 _FIELDS = (

@@ -1,7 +1,19 @@
-"""The delivery log: list, detail with attempts, and manual retry (which revives `failed`)."""
+"""The delivery log: list, detail with attempts, manual retry (which revives `failed`),
+and the one way pending deliveries are cancelled.
 
-from sqlalchemy import select
+An attempt in flight is never doubled or orphaned. A delivery whose attempt is under
+way (leased, lease not run out) cannot be retried (409: it is being attempted now).
+Cancelling marks it `cancelled` but leaves its lease, so the attempt's result still
+lands: a 2xx makes it `succeeded` (the receiver has it), a failure leaves it
+`cancelled` with no further attempt.
+"""
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import and_, case, false, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from app.db.session import after_commit
 from app.db.tenancy import get_owned, owned_by
@@ -10,7 +22,7 @@ from app.kit.pagination import page_of, paginate_newest_first
 from app.kit.signals import Signals
 from app.kit.time import utc_now
 from app.models import Delivery, DeliveryAttempt, Webhook
-from app.models.delivery import PENDING
+from app.models.delivery import CANCELLED, PENDING
 
 
 async def list_deliveries(
@@ -59,11 +71,67 @@ async def retry_delivery(
     if not webhook.enabled:
         raise Conflict("The webhook is disabled; re-enable it before retrying")
     now = utc_now()
-    delivery.status = PENDING
-    delivery.next_attempt_at = now
-    delivery.lease_token = None
-    delivery.completed_at = None
-    delivery.updated_at = now
-    await session.flush()
+    # One guarded UPDATE, so a claim between our read and our write cannot slip
+    # through: a row leased meanwhile is not touched (and answered 409).
+    revived = await session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery.id, _not_leased(now))
+        .values(
+            status=PENDING, next_attempt_at=now, lease_token=None, completed_at=None, updated_at=now
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if not getattr(revived, "rowcount", 0):
+        raise Conflict(
+            "An attempt of this delivery is in progress; its result decides what happens next"
+        )
+    await session.refresh(delivery)
     after_commit(session, signals.deliveries_due)
     return delivery
+
+
+def _leased(now: datetime) -> ColumnElement[bool]:
+    """Claimed by a worker whose lease has not run out: an attempt is (about to be) made."""
+    return and_(Delivery.lease_token.is_not(None), Delivery.next_attempt_at > now)
+
+
+def _not_leased(now: datetime) -> ColumnElement[bool]:
+    return or_(
+        Delivery.lease_token.is_(None),
+        Delivery.next_attempt_at.is_(None),
+        Delivery.next_attempt_at <= now,
+    )
+
+
+async def cancel_pending(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    reason: str,
+    webhook_id: str | None = None,
+    delivery_ids: Sequence[str] | None = None,
+    keep_leases: bool = True,
+) -> None:
+    """Cancel the pending deliveries of a webhook, or the given ones.
+
+    A leased row keeps its lease (and its lease's end in `next_attempt_at`), so an
+    attempt in flight still records its result and cannot be retried meanwhile; a
+    claimer cancelling rows it will not attempt passes `keep_leases=False`."""
+    if (webhook_id is None) == (delivery_ids is None):
+        raise ValueError("pass webhook_id or delivery_ids")
+    query = update(Delivery).where(Delivery.status == PENDING)
+    if webhook_id is not None:
+        query = query.where(Delivery.webhook_id == webhook_id)
+    else:
+        query = query.where(Delivery.id.in_(delivery_ids or ()))
+    leased = _leased(now) if keep_leases else false()
+    await session.execute(
+        query.values(
+            status=CANCELLED,
+            next_attempt_at=case((leased, Delivery.next_attempt_at), else_=None),
+            lease_token=case((leased, Delivery.lease_token), else_=None),
+            last_error=reason,
+            completed_at=now,
+            updated_at=now,
+        ).execution_options(synchronize_session=False)
+    )

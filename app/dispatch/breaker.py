@@ -55,6 +55,14 @@ class Breakers:
     def streak(self, webhook_id: str) -> int:
         return self._streak.get(webhook_id, 0)
 
+    def limit(self, webhook_id: str, now: datetime) -> int | None:
+        """Attempts the endpoint may have in flight now: 0 while paused, 1 to probe,
+        None when its breaker is closed."""
+        until = self._open_until.get(webhook_id)
+        if until is None:
+            return None
+        return 0 if now < until else 1
+
     def limits(self, now: datetime) -> dict[str, int]:
         """Endpoint -> attempts it may have in flight now: 0 while paused, 1 to probe."""
         return {w: 0 if now < until else 1 for w, until in self._open_until.items()}

@@ -11,40 +11,52 @@ one writer anyway: one claimer per process (a lock) reads the due rows, then cla
 them with a single guarded UPDATE (re-checking they are still due) so the write
 transaction is short and never upgraded from a read.
 
-Fairness: rows of endpoints already at their concurrency bound (or paused by their
-breaker) are not claimed at all, and at most the endpoint's remaining budget is
-claimed per endpoint, so one slow or failing endpoint's backlog never holds leases it
-cannot use or crowds out the others.
+Fairness: each endpoint may be claimed only up to its budget (the scheduler's: twice
+its fair share, less what it holds; 0 while its breaker pauses it), and a claim that
+drops an endpoint's rows for its budget looks again past it, so one endpoint's backlog
+never holds leases it cannot use or crowds the others out of a claim. Endpoints with
+a limit across processes are claimed apart, one locked webhook row at a time
+(`dispatch.limits`).
 """
 
 import asyncio
 import secrets
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import cast
 
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.deliveries.service import cancel_pending
+from app.dispatch import limits
 from app.models import Delivery, Event, Webhook
-from app.models.delivery import CANCELLED, PENDING
+from app.models.delivery import PENDING
 
 REFILL_ROUNDS = 3  # queries per claim at most, each past the endpoints found full
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Job:
     """Everything one attempt needs, loaded with the claim (no query per delivery)."""
 
     delivery_id: str
     lease_token: str
+    leased_until: datetime
     attempt_number: int
     webhook_id: str
     event_type: str
     url: str
     secret: str
     body: bytes
+
+
+@dataclass(slots=True)
+class Claimed:
+    jobs: list[Job] = field(default_factory=list)
+    more: bool = False  # more rows may be due right now
+    retry_in: float | None = None  # seconds until a rate-limited endpoint has a token
 
 
 class Claimer:
@@ -57,70 +69,114 @@ class Claimer:
     ) -> None:
         self._sessionmaker = sessionmaker
         self._postgres = postgres
-        self._lease = lease
+        self.lease = lease
         self._lock = asyncio.Lock()
 
     async def claim(
+        self, *, now: datetime, limit: int, default_budget: int, budgets: Mapping[str, int]
+    ) -> Claimed:
+        """Claim up to `limit` due deliveries within each endpoint's budget."""
+        result = Claimed()
+        async with self._lock:
+            async with self._sessionmaker() as session:
+                limited = await limits.limited_endpoints(session)
+                skip = {item.webhook_id for item in limited}
+                result.jobs, result.more = await self._claim_open(
+                    session, now, limit, _Budgets(default_budget, budgets), skip
+                )
+                await session.commit()
+            for item in limited:
+                room = min(limit - len(result.jobs), budgets.get(item.webhook_id, default_budget))
+                if room <= 0:
+                    result.more = result.more or room < 0 or len(result.jobs) >= limit
+                    continue
+                jobs, wait = await self._claim_limited(item.webhook_id, now, room)
+                result.jobs += jobs
+                if wait is not None:
+                    result.retry_in = min(wait, result.retry_in or wait)
+        return result
+
+    async def _claim_open(
         self,
-        *,
+        session: AsyncSession,
         now: datetime,
         limit: int,
-        endpoint_budget: int,
-        in_flight: Mapping[str, int],
-        limits: Mapping[str, int] | None = None,
+        budgets: "_Budgets",
+        skip: Collection[str],
     ) -> tuple[list[Job], bool]:
-        """Claim up to `limit` due deliveries; also says whether more may be waiting.
-
-        `limits` overrides `endpoint_budget` for some endpoints (the breakers: 0 while
-        paused, 1 while probing)."""
-        budgets = _Budgets(endpoint_budget, limits or {})
-        used = dict(in_flight)
+        used: dict[str, int] = {}
         chosen: list[str] = []
         more = False
-        async with self._lock, self._sessionmaker() as session:
-            # Rows over an endpoint's budget are dropped; when that leaves room, look
-            # again past the endpoints now full, so a backlog of one endpoint cannot
-            # push another's fresh rows out of this claim.
-            for _ in range(REFILL_ROUNDS):
-                saturated = budgets.full(used)
-                wanted = limit - len(chosen)
-                due = select(Delivery.id, Delivery.webhook_id).where(
-                    Delivery.status == PENDING, Delivery.next_attempt_at <= now
-                )
-                if saturated:
-                    due = due.where(Delivery.webhook_id.not_in(saturated))
-                if chosen:
-                    due = due.where(Delivery.id.not_in(chosen))  # ours already, locked or not
-                due = due.order_by(Delivery.next_attempt_at).limit(wanted)
-                if self._postgres:
-                    due = due.with_for_update(skip_locked=True, of=Delivery)
-                rows = (await session.execute(due)).all()
-                if not self._postgres:
-                    await session.commit()  # end the read; the UPDATE re-checks dueness
-                picked = _within_budget(rows, budgets, used)
-                chosen += picked
-                # More may be waiting: a full batch, rows over an endpoint's budget, or
-                # endpoints skipped because they were at their bound. Paused endpoints
-                # do not count: nothing frees them but time, and polling covers that.
-                busy = [w for w in saturated if budgets.of(w) > 0]
-                more = len(rows) >= wanted or len(picked) < len(rows) or bool(busy)
-                if len(picked) == len(rows) or len(chosen) >= limit:
-                    break
-            jobs = await self._take(session, chosen, now) if chosen else []
-            await session.commit()
+        # Rows over an endpoint's budget are dropped; when that leaves room, look
+        # again past the endpoints now full, so a backlog of one endpoint cannot push
+        # another's fresh rows out of this claim.
+        for _ in range(REFILL_ROUNDS):
+            saturated = budgets.full(used)
+            wanted = limit - len(chosen)
+            due = select(Delivery.id, Delivery.webhook_id).where(
+                Delivery.status == PENDING, Delivery.next_attempt_at <= now
+            )
+            excluded = sorted(set(saturated) | set(skip))
+            if excluded:
+                due = due.where(Delivery.webhook_id.not_in(excluded))
+            if chosen:
+                due = due.where(Delivery.id.not_in(chosen))  # ours already, locked or not
+            due = due.order_by(Delivery.next_attempt_at).limit(wanted)
+            if self._postgres:
+                due = due.with_for_update(skip_locked=True, of=Delivery)
+            rows = (await session.execute(due)).all()
+            if not self._postgres:
+                await session.commit()  # end the read; the UPDATE re-checks dueness
+            picked = _within_budget(rows, budgets, used)
+            chosen += picked
+            # More may be waiting: a full batch, rows over an endpoint's budget, or
+            # endpoints skipped because they were full. Paused endpoints (budget 0)
+            # do not count: nothing frees them but time, and polling covers that.
+            busy = [w for w in saturated if budgets.of(w) > 0]
+            more = len(rows) >= wanted or len(picked) < len(rows) or bool(busy)
+            if len(picked) == len(rows) or len(chosen) >= limit:
+                break
+        jobs = await self._take(session, chosen, now) if chosen else []
         return jobs, more
+
+    async def _claim_limited(
+        self, webhook_id: str, now: datetime, room: int
+    ) -> tuple[list[Job], float | None]:
+        """Claim what a limited endpoint may start now, under its webhook row's lock."""
+        async with self._sessionmaker() as session:
+            if not await limits.has_due(session, webhook_id, now):
+                return [], None
+            allowed, wait = await limits.allowance(session, webhook_id, now, room)
+            jobs: list[Job] = []
+            if allowed > 0:
+                due = (
+                    select(Delivery.id)
+                    .where(
+                        Delivery.webhook_id == webhook_id,
+                        Delivery.status == PENDING,
+                        Delivery.next_attempt_at <= now,
+                    )
+                    .order_by(Delivery.next_attempt_at)
+                    .limit(allowed)
+                )
+                if self._postgres:
+                    due = due.with_for_update(skip_locked=True)
+                ids = list((await session.execute(due)).scalars())
+                jobs = await self._take(session, ids, now) if ids else []
+                await limits.spend(session, webhook_id, len(ids), now)
+            await session.commit()
+        return jobs, wait
 
     async def _take(self, session: AsyncSession, ids: list[str], now: datetime) -> list[Job]:
         token = secrets.token_hex(16)
+        leased_until = now + self.lease
         claimed = update(Delivery).where(Delivery.id.in_(ids))
         if not self._postgres:
             claimed = claimed.where(Delivery.status == PENDING, Delivery.next_attempt_at <= now)
         taken = set(
             (
                 await session.execute(
-                    claimed.values(
-                        next_attempt_at=now + self._lease, lease_token=token, updated_at=now
-                    )
+                    claimed.values(next_attempt_at=leased_until, lease_token=token, updated_at=now)
                     .returning(Delivery.id)
                     .execution_options(synchronize_session=False)
                 )
@@ -150,27 +206,34 @@ class Claimer:
             if not enabled or deleted_at is not None:
                 gone.append(d_id)  # disabled or deleted since the delivery was queued
                 continue
-            jobs.append(Job(d_id, token, count + 1, w_id, e_type, url, secret, body))
-        if gone:
-            await session.execute(
-                update(Delivery)
-                .where(Delivery.id.in_(gone))
-                .values(
-                    status=CANCELLED,
-                    next_attempt_at=None,
-                    lease_token=None,
-                    last_error="Webhook disabled or deleted",
-                    completed_at=now,
-                    updated_at=now,
+            jobs.append(
+                Job(
+                    delivery_id=d_id,
+                    lease_token=token,
+                    leased_until=leased_until,
+                    attempt_number=count + 1,
+                    webhook_id=w_id,
+                    event_type=e_type,
+                    url=url,
+                    secret=secret,
+                    body=body,
                 )
-                .execution_options(synchronize_session=False)
+            )
+        if gone:
+            await cancel_pending(
+                session,
+                now=now,
+                reason="Webhook disabled or deleted",
+                delivery_ids=gone,
+                keep_leases=False,
             )
         return jobs
 
     async def defer_endpoint(self, webhook_id: str, until: datetime, now: datetime) -> int:
         """Move an endpoint's pending deliveries that would come due before `until` to
         `until` (its breaker's pause): they stop being due, so claims neither scan past
-        them nor hand them to another worker. Attempt counts are untouched."""
+        them nor hand them to another worker. Attempt counts are untouched; leased rows
+        (in flight somewhere) are left alone."""
         async with self._sessionmaker() as session:
             result = await session.execute(
                 update(Delivery)
@@ -178,6 +241,7 @@ class Claimer:
                     Delivery.webhook_id == webhook_id,
                     Delivery.status == PENDING,
                     Delivery.next_attempt_at < until,
+                    Delivery.lease_token.is_(None) | (Delivery.next_attempt_at <= now),
                 )
                 .values(next_attempt_at=until, updated_at=now)
                 .execution_options(synchronize_session=False)
@@ -185,15 +249,15 @@ class Claimer:
             await session.commit()
         return cast(int, getattr(result, "rowcount", 0))
 
-    async def release(self, jobs: Sequence[Job], now: datetime) -> None:
-        """Give unfinished claims back (graceful stop): due now, unowned."""
+    async def release(self, jobs: Sequence[Job], at: datetime, now: datetime) -> None:
+        """Give claims back unattempted: due at `at`, unowned (only while still ours)."""
         if not jobs:
             return
         table = cast(Table, Delivery.__table__)
         statement = (
             table.update()
             .where(table.c.id == bindparam("d_id"), table.c.lease_token == bindparam("d_token"))
-            .values(next_attempt_at=now, lease_token=None, updated_at=now)
+            .values(next_attempt_at=at, lease_token=None, updated_at=now)
         )
         async with self._sessionmaker() as session:
             await session.execute(
@@ -205,15 +269,16 @@ class Claimer:
 @dataclass(frozen=True, slots=True)
 class _Budgets:
     default: int
-    limits: Mapping[str, int]
+    budgets: Mapping[str, int]
 
     def of(self, webhook_id: str) -> int:
-        return self.limits.get(webhook_id, self.default)
+        return self.budgets.get(webhook_id, self.default)
 
     def full(self, used: Mapping[str, int]) -> list[str]:
-        """Endpoints with no free slot: busy ones, and limited ones even when idle."""
+        """Endpoints with no room left: those used up in this claim, and those with a
+        budget of 0 (paused, or holding all they may) even before it."""
         full = {w for w, n in used.items() if n >= self.of(w)}
-        full.update(w for w, n in self.limits.items() if used.get(w, 0) >= n)
+        full.update(w for w, n in self.budgets.items() if n <= 0)
         return sorted(full)
 
 

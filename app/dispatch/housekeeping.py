@@ -1,8 +1,7 @@
 """Endpoint health and retention: auto-disable of endpoints that keep failing, and
 pruning of old attempt logs.
 
-Every finished attempt feeds `record_endpoint_outcomes`: a success resets the
-endpoint's failure streak, a failure extends it (and stamps when it began). An
+The failure streaks that auto-disable reads are kept by `dispatch.streaks`. An
 endpoint is disabled once its streak is both old enough (`HOOKLINE_DISABLE_AFTER`) and
 long enough (`HOOKLINE_DISABLE_MIN_FAILURES`), so a burst of failures in one bad
 minute never disables anything and neither does one failure a day for a week.
@@ -12,45 +11,17 @@ after it is re-enabled.
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
-from app.models import Delivery, DeliveryAttempt, Webhook
-from app.models.delivery import CANCELLED, PENDING
+from app.deliveries.service import cancel_pending
+from app.models import DeliveryAttempt, Webhook
 
 log = logging.getLogger(__name__)
-
-
-async def record_endpoint_outcomes(
-    session: AsyncSession,
-    *,
-    succeeded: Iterable[str],
-    failed: dict[str, int],
-    now: datetime,
-) -> None:
-    """Apply a batch of attempt outcomes (webhook ids) to the endpoints' failure streaks."""
-    healthy = set(succeeded) - set(failed)
-    if healthy:
-        await session.execute(
-            update(Webhook)
-            .where(Webhook.id.in_(healthy), Webhook.consecutive_failures > 0)
-            .values(consecutive_failures=0, failing_since=None)
-        )
-    for webhook_id, failures in failed.items():
-        await session.execute(
-            update(Webhook)
-            .where(Webhook.id == webhook_id)
-            .values(
-                consecutive_failures=Webhook.consecutive_failures + failures,
-                failing_since=case(
-                    (Webhook.failing_since.is_(None), now), else_=Webhook.failing_since
-                ),
-            )
-        )
 
 
 async def disable_failing_endpoints(
@@ -82,25 +53,8 @@ async def disable_failing_endpoints(
             .where(Webhook.id == webhook_id)
             .values(enabled=False, disabled_reason=reason, disabled_at=now, updated_at=now)
         )
-        await cancel_pending(session, webhook_id, now=now, reason="Webhook disabled")
+        await cancel_pending(session, now=now, reason="Webhook disabled", webhook_id=webhook_id)
     return [(reseller_id, webhook_id) for webhook_id, reseller_id, _, _ in rows]
-
-
-async def cancel_pending(
-    session: AsyncSession, webhook_id: str, *, now: datetime, reason: str
-) -> None:
-    await session.execute(
-        update(Delivery)
-        .where(Delivery.webhook_id == webhook_id, Delivery.status == PENDING)
-        .values(
-            status=CANCELLED,
-            next_attempt_at=None,
-            lease_token=None,
-            last_error=reason,
-            completed_at=now,
-            updated_at=now,
-        )
-    )
 
 
 async def prune_attempts(session: AsyncSession, *, now: datetime, retention_days: int) -> int:

@@ -8,7 +8,9 @@ back in the same second). After attempt `len(schedule) + 1` fails we give up.
 next attempt is never earlier than the receiver asked, and never earlier than our own
 schedule either (a receiver saying `Retry-After: 0` does not make a failing endpoint
 hammered). It is clamped to `retry_after_max_seconds`, so a receiver cannot park a
-delivery for a year; the attempt still counts against the schedule.
+delivery for a year; the attempt still counts against the schedule. The header is
+the receiver's to write, so it is parsed strictly: ASCII digits (at most
+`RETRY_AFTER_MAX_DIGITS`) or an HTTP date; anything else is ignored, never an error.
 """
 
 import random
@@ -17,6 +19,8 @@ from datetime import datetime
 from email.utils import parsedate_to_datetime
 
 RETRY_AFTER_STATUSES = frozenset({429, 503})
+RETRY_AFTER_MAX_DIGITS = 10  # 317 years: more is not a delay anyone means
+_ASCII_DIGITS = frozenset("0123456789")
 
 
 def next_delay(
@@ -35,12 +39,16 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     """`Retry-After` as seconds from `now`: delta-seconds or an HTTP date; None if unusable."""
     if value is None:
         return None
-    value = value.strip()
-    if value.isdigit():
-        return float(int(value))
+    value = value.strip(" \t")
+    if not value or len(value) > 64:
+        return None
+    if set(value) <= _ASCII_DIGITS:  # str.isdigit() also takes "²" and "٣"
+        return float(int(value)) if len(value) <= RETRY_AFTER_MAX_DIGITS else None
+    if not value.isascii():
+        return None
     try:
         moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if moment.tzinfo is None:  # HTTP dates are GMT; a naive parse means "-0000"
         return None

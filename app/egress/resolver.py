@@ -138,7 +138,7 @@ def build_connector(
 
 def describe_client_error(exc: BaseException) -> str:
     """A short, secret-free log line for a failed attempt; a refusal keeps its reason."""
-    blocked = _find_blocked(exc)
+    blocked = find_refusal(exc)
     if blocked is not None:
         return str(blocked)
     if isinstance(exc, TimeoutError):
@@ -160,8 +160,9 @@ def describe_client_error(exc: BaseException) -> str:
     return f"error: {type(exc).__name__}: {exc}"
 
 
-def _find_blocked(exc: BaseException) -> BlockedAddressError | None:
-    """Walk aiohttp's wrappers (`os_error`, causes, contexts) for a refusal."""
+def find_refusal(exc: BaseException) -> BlockedAddressError | None:
+    """The guard's refusal behind `exc`, walking aiohttp's wrappers (`os_error`, causes,
+    contexts); None when the failure was something else."""
     seen: set[int] = set()
     pending: list[Any] = [exc]
     while pending:

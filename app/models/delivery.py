@@ -33,6 +33,13 @@ class Delivery(Base):
         Index("ix_deliveries_reseller_id_id", "reseller_id", "id"),
         Index("ix_deliveries_webhook_id_id", "webhook_id", "id"),
         Index("ix_deliveries_event_id", "event_id"),
+        # Attempts in flight per endpoint (`maxInFlight` across processes): leased rows only.
+        Index(
+            "ix_deliveries_leased",
+            "webhook_id",
+            postgresql_where=text("lease_token IS NOT NULL"),
+            sqlite_where=text("lease_token IS NOT NULL"),
+        ),
     )
 
     id: Mapped[str] = id_column("dlv")

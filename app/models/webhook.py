@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, UTCDateTime, created_at_column, id_column
@@ -12,7 +12,15 @@ class Webhook(Base):
     """An endpoint of a reseller. Deletion is soft so the delivery log keeps its rows."""
 
     __tablename__ = "webhooks"
-    __table_args__ = (Index("ix_webhooks_reseller_id_id", "reseller_id", "id"),)
+    __table_args__ = (
+        Index("ix_webhooks_reseller_id_id", "reseller_id", "id"),
+        Index(
+            "ix_webhooks_limited",
+            "id",
+            postgresql_where=text("max_in_flight IS NOT NULL OR rate_per_second IS NOT NULL"),
+            sqlite_where=text("max_in_flight IS NOT NULL OR rate_per_second IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[str] = id_column("whk")
     reseller_id: Mapped[str] = mapped_column(
@@ -27,6 +35,12 @@ class Webhook(Base):
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     consecutive_failures: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # Optional limits across every worker process (None: none). The token bucket of
+    # `rate_per_second` lives here too: every claim of a limited endpoint locks this row.
+    max_in_flight: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    rate_per_second: Mapped[float | None] = mapped_column(Float, nullable=True)
+    rate_tokens: Mapped[float | None] = mapped_column(Float, nullable=True)
+    rate_refilled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), nullable=False, default=utc_now, onupdate=utc_now

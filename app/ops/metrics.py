@@ -34,7 +34,7 @@ DELIVERIES_COMPLETED = Counter(
 )
 ATTEMPTS = Counter(
     "hookline_delivery_attempts",
-    "Delivery attempts, by result (success, http_error, timeout, network_error, blocked)",
+    "Delivery attempts, by result (success, http_error, timeout, network_error, refused)",
     ["result"],
     registry=REGISTRY,
 )

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Query, Response
 
 from app.auth.deps import ResellerAuth
 from app.auth.route import ApiRoute
-from app.db.session import SessionDep
+from app.db.session import SessionDep, SessionmakerDep
 from app.egress.client import HttpDep
 from app.kit.pagination import Page
 from app.kit.params import DEFAULT_PAGE, CursorParam, LimitParam
@@ -35,7 +35,8 @@ def webhook_out(webhook: Webhook) -> WebhookOut:
 
 def _columns(webhook: Webhook) -> dict[str, object]:
     names = ("id", "name", "url", "events", "enabled", "disabled_reason", "disabled_at")
-    return {name: getattr(webhook, name) for name in (*names, "created_at", "updated_at")}
+    limits = ("max_in_flight", "rate_per_second")
+    return {name: getattr(webhook, name) for name in (*names, *limits, "created_at", "updated_at")}
 
 
 @router.post("", status_code=201, response_model=WebhookCreated)
@@ -132,11 +133,16 @@ async def send_simulation(
     webhook_id: str,
     body: SimulateIn,
     principal: ResellerAuth,
-    session: SessionDep,
+    sessions: SessionmakerDep,
     settings: SettingsDep,
     http: HttpDep,
+    slots: simulate.SimulationSlotsDep,
 ) -> Any:
     """Send one signed sample event to the webhook now and report what happened."""
-    webhook = await service.get_webhook(session, principal.reseller_id, webhook_id)
-    payload = await simulate.simulation_payload(session, webhook, body.event)
-    return await simulate.send_simulation(settings, http, webhook, payload)
+    with slots.hold(principal.reseller_id):
+        # A short session, closed before the POST: a receiver that never answers must not
+        # keep a database connection from everyone else for the whole delivery timeout.
+        async with sessions() as session:
+            webhook = await service.get_webhook(session, principal.reseller_id, webhook_id)
+            payload = await simulate.simulation_payload(session, webhook, body.event)
+        return await simulate.send_simulation(settings, http, webhook, payload)

@@ -8,6 +8,8 @@ from app.kit.schema import InputSchema, Schema
 from app.resellers.schemas import trimmed_name
 
 MASK = "•" * 24
+MAX_IN_FLIGHT_LIMIT = 10_000  # attempts at once, across every worker
+MAX_RATE_LIMIT = 10_000.0  # attempts per second, across every worker
 
 
 def mask_secret(secret: str) -> str:
@@ -29,6 +31,8 @@ class WebhookIn(InputSchema):
     name: str = Field(max_length=1000)
     url: str = Field(max_length=10_000)
     events: list[str] = Field(max_length=10)
+    max_in_flight: int | None = Field(default=None, ge=1, le=MAX_IN_FLIGHT_LIMIT)
+    rate_per_second: float | None = Field(default=None, gt=0, le=MAX_RATE_LIMIT)
 
     _name = field_validator("name")(trimmed_name)
     _events = field_validator("events")(valid_event_list)
@@ -39,6 +43,9 @@ class WebhookPatch(InputSchema):
     url: str | None = Field(default=None, max_length=10_000)
     events: list[str] | None = Field(default=None, max_length=10)
     enabled: bool | None = None
+    # null removes the limit; absent leaves it as it is.
+    max_in_flight: int | None = Field(default=None, ge=1, le=MAX_IN_FLIGHT_LIMIT)
+    rate_per_second: float | None = Field(default=None, gt=0, le=MAX_RATE_LIMIT)
 
     @field_validator("name")
     @classmethod
@@ -58,6 +65,8 @@ class WebhookOut(Schema):
     events: list[str]
     secret_masked: str
     enabled: bool
+    max_in_flight: int | None
+    rate_per_second: float | None
     disabled_reason: str | None
     disabled_at: datetime | None
     created_at: datetime

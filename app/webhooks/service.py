@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.db.session import after_commit
 from app.db.tenancy import get_owned, owned_by
-from app.dispatch.housekeeping import cancel_pending
+from app.deliveries.service import cancel_pending
 from app.egress.url_policy import UrlRejected, check_webhook_url
 from app.errors import ValidationFailed
 from app.kit.pagination import page_of, paginate_newest_first
@@ -43,6 +43,8 @@ async def create_webhook(
         events=body.events,
         secret=new_secret(),
         enabled=True,
+        max_in_flight=body.max_in_flight,
+        rate_per_second=body.rate_per_second,
     )
     session.add(webhook)
     await session.flush()
@@ -80,6 +82,11 @@ async def update_webhook(
         webhook.url = url
     if patch.events is not None:
         webhook.events = patch.events
+    if "max_in_flight" in patch.model_fields_set:
+        webhook.max_in_flight = patch.max_in_flight
+    if "rate_per_second" in patch.model_fields_set:
+        webhook.rate_per_second = patch.rate_per_second
+        webhook.rate_tokens = webhook.rate_refilled_at = None  # a full bucket at the new rate
     if patch.enabled is not None:
         webhook.enabled = patch.enabled
         if patch.enabled:
@@ -90,7 +97,9 @@ async def update_webhook(
         elif webhook.disabled_at is None:
             webhook.disabled_reason = "Disabled by the user"
             webhook.disabled_at = utc_now()
-            await cancel_pending(session, webhook.id, now=utc_now(), reason="Webhook disabled")
+            await cancel_pending(
+                session, now=utc_now(), reason="Webhook disabled", webhook_id=webhook.id
+            )
     webhook.updated_at = utc_now()
     await session.flush()
     _announce(session, signals, reseller_id)
@@ -105,7 +114,7 @@ async def delete_webhook(
     now = utc_now()
     webhook.deleted_at = now
     webhook.enabled = False
-    await cancel_pending(session, webhook.id, now=now, reason="Webhook deleted")
+    await cancel_pending(session, now=now, reason="Webhook deleted", webhook_id=webhook.id)
     await session.flush()
     _announce(session, signals, reseller_id)
 

@@ -7,11 +7,8 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from app.dispatch.housekeeping import (
-    disable_failing_endpoints,
-    prune_attempts,
-    record_endpoint_outcomes,
-)
+from app.dispatch.housekeeping import disable_failing_endpoints, prune_attempts
+from app.dispatch.streaks import record_endpoint_outcomes
 from app.kit.ids import new_id
 from app.kit.time import utc_now
 from app.models import Delivery, DeliveryAttempt, Event, Webhook
@@ -61,13 +58,13 @@ async def test_streak_must_be_both_old_and_long(app: FastAPI, client: httpx.Asyn
     start = utc_now()
     async with app.state.sessionmaker() as session:
         # 19 failures spread over six days: long in time, too few in count
-        await record_endpoint_outcomes(session, succeeded=[], failed={webhook["id"]: 19}, now=start)
+        await record_endpoint_outcomes(session, [(webhook["id"], False, start)] * 19)
         disabled = await disable_failing_endpoints(
             session, now=start + timedelta(days=6), disable_after=FIVE_DAYS, min_failures=20
         )
         assert disabled == []
         # the 20th failure, but the streak began only a day ago in this clock: not yet
-        await record_endpoint_outcomes(session, succeeded=[], failed={webhook["id"]: 1}, now=start)
+        await record_endpoint_outcomes(session, [(webhook["id"], False, start)] * 1)
         assert not await disable_failing_endpoints(
             session, now=start + timedelta(days=1), disable_after=FIVE_DAYS, min_failures=20
         )
@@ -103,8 +100,8 @@ async def test_success_resets_the_streak(app: FastAPI, client: httpx.AsyncClient
     webhook = await new_webhook(client, tenant)
     start = utc_now()
     async with app.state.sessionmaker() as session:
-        await record_endpoint_outcomes(session, succeeded=[], failed={webhook["id"]: 50}, now=start)
-        await record_endpoint_outcomes(session, succeeded=[webhook["id"]], failed={}, now=start)
+        await record_endpoint_outcomes(session, [(webhook["id"], False, start)] * 50)
+        await record_endpoint_outcomes(session, [(webhook["id"], True, start)])
         disabled = await disable_failing_endpoints(
             session, now=start + timedelta(days=30), disable_after=FIVE_DAYS, min_failures=20
         )
@@ -172,7 +169,7 @@ async def test_housekeeping_round_disables_prunes_and_announces(
     webhook = await new_webhook(client, tenant)
     start = utc_now()
     async with app.state.sessionmaker() as session:
-        await record_endpoint_outcomes(session, succeeded=[], failed={webhook["id"]: 25}, now=start)
+        await record_endpoint_outcomes(session, [(webhook["id"], False, start)] * 25)
         await session.commit()
     announced: list[str] = []
     disabled, _ = await housekeeping_once(

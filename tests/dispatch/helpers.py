@@ -46,9 +46,11 @@ class Harness:
         self.clock.advance(seconds)
         self.dispatcher.wake()
 
-    async def tenant_with_webhook(self, url: str, name: str = "R") -> tuple[Tenant, dict[str, Any]]:
+    async def tenant_with_webhook(
+        self, url: str, name: str = "R", **options: Any
+    ) -> tuple[Tenant, dict[str, Any]]:
         tenant = await new_tenant(self.client, name)
-        return tenant, await new_webhook(self.client, tenant, url=url)
+        return tenant, await new_webhook(self.client, tenant, url=url, **options)
 
     async def deliveries(self, tenant: Tenant, webhook_id: str) -> list[dict[str, Any]]:
         response = await self.client.get(

@@ -187,9 +187,9 @@ async def test_breaker_pauses_a_failing_endpoint_then_a_probe_reopens_it(
     """Three failures in a row pause the endpoint: its other deliveries wait, untouched;
     after the cooldown one probe goes out, and its success lets the backlog through."""
     receiver = Receiver(default=Reply(500))
-    settings = {"breaker_failures": 3, "breaker_cooldown_seconds": 30, "endpoint_concurrency": 1}
+    settings = {"breaker_failures": 3, "breaker_cooldown_seconds": 30}
     async with receiver, dispatching(database_url, **settings) as h:
-        tenant, webhook = await h.tenant_with_webhook(receiver.url())
+        tenant, webhook = await h.tenant_with_webhook(receiver.url(), maxInFlight=1)
         events = [app_event(user_id=f"u{i}") for i in range(10)]
         response = await h.client.post(
             "/v1/events/batch", json={"events": events}, headers=tenant.ingest_headers

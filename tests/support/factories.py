@@ -51,10 +51,12 @@ async def new_webhook(
     url: str = "https://hooks.example.com/reseller",
     events: tuple[str, ...] = EVENT_TYPES,
     name: str = "Main endpoint",
+    **options: Any,
 ) -> dict[str, Any]:
+    """`options` are further fields of the webhook (`maxInFlight=1`, …)."""
     response = await client.post(
         "/v1/webhooks",
-        json={"name": name, "url": url, "events": list(events)},
+        json={"name": name, "url": url, "events": list(events), **options},
         headers=tenant.headers,
     )
     assert response.status_code == 201, response.text
