@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     idempotency_ttl_seconds: int = Field(default=86_400, ge=1)
 
     delivery_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    simulation_concurrency: int = Field(default=5, ge=1, le=1000)
     retry_schedule: tuple[int, ...] = DEFAULT_RETRY_SCHEDULE
     retry_jitter: float = Field(default=0.1, ge=0, le=0.5)
     retry_after_max_seconds: int = Field(default=3600, ge=1)

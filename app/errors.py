@@ -73,6 +73,11 @@ class UnsupportedMediaType(HooklineError):
     code = "unsupported_media_type"
 
 
+class TooManyRequests(HooklineError):
+    status_code = 429
+    code = "too_many_requests"
+
+
 class ValidationFailed(HooklineError):
     status_code = 422
     code = "validation_error"
@@ -108,6 +113,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         413: "Body too large",
         415: "The body is not JSON",
         422: "Validation failed; `fields` has a message per field",
+        429: "Too many at once; retry after `Retry-After` seconds",
         500: "Unexpected error; `requestId` finds its traceback in the log",
         503: "Database unavailable; retry",
     }.items()

@@ -29,6 +29,7 @@ from app.ops.health import router as health_router
 from app.ops.logging import configure_logging
 from app.ops.metrics import router as metrics_router
 from app.ops.request_id import RequestIdMiddleware
+from app.webhooks.simulate import SimulationSlots
 
 # The routes that take `HOOKLINE_MAX_EVENT_BYTES` rather than `HOOKLINE_MAX_BODY_BYTES`.
 INGEST_PATHS = frozenset({"/v1/events", "/v1/events/batch"})
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.signals = Signals()
     app.state.components = _components(settings)
+    app.state.simulation_slots = SimulationSlots(settings.simulation_concurrency)
     install_error_handlers(app)
     # Outermost last: request id, then the JSON 500 for anything below, then the body limit.
     app.add_middleware(

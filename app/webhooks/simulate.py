@@ -6,16 +6,19 @@ deliveries. `eventId` and `timestamp` are fresh for each send; the preview shows
 same envelope with the values a send at that moment would carry.
 """
 
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
 
 import aiohttp
+from fastapi import Depends, Request
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.egress.client import USER_AGENT
 from app.egress.sender import post_signed
-from app.errors import ValidationFailed
+from app.errors import TooManyRequests, ValidationFailed
 from app.events.catalogue import CATALOGUE
 from app.kit.ids import new_id
 from app.kit.time import epoch_ms
@@ -26,6 +29,47 @@ from app.wire.signature import delivery_headers
 
 SIMULATION_RESPONSE_LIMIT = 64 * 1024
 SIMULATION_ORGANISATION = Party("org_simulation", "Simulation")
+
+
+class SimulationSlots:
+    """At most `limit` simulations in flight per reseller in this process.
+
+    A simulation may wait the whole delivery timeout on a receiver that never answers;
+    without a cap one reseller could tie up the outbound pool for everyone.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._in_flight: dict[str, int] = {}
+
+    @contextmanager
+    def hold(self, reseller_id: str) -> Iterator[None]:
+        count = self._in_flight.get(reseller_id, 0)
+        if count >= self.limit:
+            raise TooManyRequests(
+                f"At most {self.limit} simulations at once (HOOKLINE_SIMULATION_CONCURRENCY)",
+                headers={"Retry-After": "1"},
+            )
+        self._in_flight[reseller_id] = count + 1
+        try:
+            yield
+        finally:
+            remaining = self._in_flight[reseller_id] - 1
+            if remaining:
+                self._in_flight[reseller_id] = remaining
+            else:
+                del self._in_flight[reseller_id]
+
+    def in_flight(self, reseller_id: str) -> int:
+        return self._in_flight.get(reseller_id, 0)
+
+
+def _slots(request: Request) -> SimulationSlots:
+    slots: SimulationSlots = request.app.state.simulation_slots
+    return slots
+
+
+SimulationSlotsDep = Annotated[SimulationSlots, Depends(_slots)]
 
 
 def _check_type(webhook: Webhook, event_type: str) -> None:
