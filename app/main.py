@@ -22,6 +22,7 @@ from app.db.engine import create_engine, create_sessionmaker
 from app.dispatch.runner import dispatcher_component
 from app.egress.client import http_component
 from app.errors import UnexpectedErrorMiddleware, install_error_handlers
+from app.events.group_commit import ingest_component
 from app.kit.signals import Signals
 from app.live.server import live_component, live_feed
 from app.ops.body_limit import BodyLimitMiddleware
@@ -57,11 +58,13 @@ def _components(settings: Settings) -> list[Any]:
 
     The outbound HTTP session first (the dispatcher and simulations send through it),
     then the live feed's signal listeners, then the dispatcher's loop (only when
-    `HOOKLINE_DISPATCHER=on`).
+    `HOOKLINE_DISPATCHER=on`), then ingest's group committer.
     """
     components: list[Any] = [http_component, live_component]
     if settings.dispatcher == "on":
         components.append(dispatcher_component)
+    # Last in, first out: queued ingest is committed before the dispatcher stops.
+    components.append(ingest_component)
     return components
 
 

@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.keys import KnownKey, admin_token_matches, authenticate, find_key
 from app.config import Settings
-from app.db.session import SessionDep
 from app.errors import Forbidden, NotFound, Unauthorized
 
 _bearer = HTTPBearer(auto_error=False, description="`hk_…` reseller key, `ik_…` ingest key")
@@ -79,12 +78,19 @@ async def _reseller(request: Request, _: BearerDep) -> ResellerPrincipal:
     return await authenticate_reseller(request)
 
 
-async def _ingest(request: Request, credentials: BearerDep, session: SessionDep) -> IngestPrincipal:
-    token = _token(credentials)
+async def authenticate_ingest(request: Request) -> IngestPrincipal:
+    """The ingest key's organisation. A key-cache miss reads with a short session of its
+    own, closed before the caller reads the body (the lean ingest routes call this first)."""
+    token = _token(await _bearer(request))
     _refuse_admin_token(request, token, "ingest")
-    key = await _key_of_kind(session, token, "ingest")
+    async with request.app.state.sessionmaker() as session:
+        key = await _key_of_kind(session, token, "ingest")
     assert key.organisation_id is not None
     return IngestPrincipal(key.reseller_id, key.organisation_id)
+
+
+async def _ingest(request: Request, _: BearerDep) -> IngestPrincipal:
+    return await authenticate_ingest(request)
 
 
 async def authenticate_admin(request: Request) -> None:

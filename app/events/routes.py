@@ -1,12 +1,17 @@
-from typing import Annotated, Any
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any, cast
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.routing import APIRoute
 
-from app.auth.deps import IngestAuth, ResellerAuth
+from app.auth.deps import IngestAuth, IngestPrincipal, ResellerAuth, authenticate_ingest
+from app.config import Settings
 from app.db.session import SessionDep
-from app.errors import PayloadTooLarge
+from app.errors import ERROR_RESPONSES, Conflict, ValidationFailed
 from app.events import service
 from app.events.catalogue import CATALOGUE
+from app.events.group_commit import Ingest
+from app.events.intake import check_content_type, read_body
 from app.events.schemas import (
     BatchAccepted,
     EventAccepted,
@@ -21,92 +26,153 @@ from app.events.schemas import (
 )
 from app.kit.pagination import Page
 from app.kit.params import DEFAULT_PAGE, CursorParam, LimitParam
-from app.kit.state import SettingsDep, SignalsDep
 from app.kit.time import utc_now
 from app.models import Event
+from app.models.idempotency_key import MAX_KEY_LENGTH
+from app.wire.envelope import Party
 
 router = APIRouter(tags=["events"])
 
 
+class LeanRoute(APIRoute):
+    """The ingest hot path: the endpoint takes the `Request` and returns the `Response`.
+
+    FastAPI documents the route from its declaration (body, responses, security) as
+    usual, but per request there is no dependency solving and no response-model
+    serialisation: the endpoint authenticates, reads and answers by itself.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        return cast(Callable[[Request], Coroutine[Any, Any, Response]], self.endpoint)
+
+
+ingest_router = APIRouter(tags=["events"], route_class=LeanRoute)
+
+
 def _body_doc(schema: dict[str, Any]) -> dict[str, Any]:
     """The body is read by hand (size cap, exact numbers), so document it explicitly."""
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+    return {
+        "requestBody": {"required": True, "content": {"application/json": {"schema": schema}}},
+        "parameters": [
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+                "description": "Kept 24 h per organisation: a retry with the same key and "
+                "body answers the original 202 and creates nothing; another body answers 409",
+            }
+        ],
+    }
 
 
 _EVENT_SCHEMA = EventIn.model_json_schema(by_alias=True)
 _BATCH_SCHEMA = EventBatchIn.model_json_schema(by_alias=True)
 _BATCH_SCHEMA["properties"]["events"]["items"] = _EVENT_SCHEMA
 _BATCH_SCHEMA.pop("$defs", None)
+_INGEST_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {**ERROR_RESPONSES[503], "description": description}
+    for status, description in {
+        408: "The body did not arrive in time",
+        409: "The Idempotency-Key was used with another body",
+        415: "The body is not JSON",
+        503: "Database unavailable or the process's ingest budget spent; retry",
+    }.items()
+}
+_REPLAYED = {"Idempotent-Replayed": "true"}
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The raw body, refused with 413 before parsing when it exceeds the limit."""
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > limit:
-        raise PayloadTooLarge(f"The body exceeds {limit} bytes (HOOKLINE_MAX_EVENT_BYTES)")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():  # no or lying Content-Length: count as we read
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"The body exceeds {limit} bytes (HOOKLINE_MAX_EVENT_BYTES)")
-        chunks.append(chunk)
-    return b"".join(chunks)
+def _idempotency_key(request: Request) -> str | None:
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isascii() or not key.isprintable():
+        message = f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable ASCII characters"
+        raise ValidationFailed(message, fields={"Idempotency-Key": message})
+    return key
 
 
-@router.post(
+async def _parties(request: Request, principal: IngestPrincipal) -> tuple[Party, Party]:
+    found = service.cached_parties(principal.reseller_id, principal.organisation_id)
+    if found is not None:
+        return found
+    async with request.app.state.sessionmaker() as session:
+        return await service.parties(session, principal.reseller_id, principal.organisation_id)
+
+
+async def _accept(request: Request, *, batch: bool) -> Response:
+    """Authenticate, read, validate, prepare, commit: the one ingest path."""
+    received_at = utc_now()
+    principal = await authenticate_ingest(request)  # 401/403 before any byte is read
+    check_content_type(request)
+    key = _idempotency_key(request)
+    parent, organisation = await _parties(request, principal)
+    settings: Settings = request.app.state.settings
+    ingest: Ingest = request.app.state.ingest
+    async with read_body(request, settings, ingest.budget) as body:
+        raw = body.take()
+        hashed = service.request_hash(request.url.path, raw) if key is not None else ""
+        parsed = parse_body(raw)
+        del raw
+        events = (
+            validate_batch(parsed, settings.max_batch_events) if batch else [validate_one(parsed)]
+        )
+        del parsed
+        item = service.prepare(
+            parent=parent,
+            organisation=organisation,
+            events=events,
+            received_at=received_at,
+            batch=batch,
+            idempotency_key=key,
+            hashed=hashed,
+        )
+        del events
+        if batch:
+            await ingest.committer.write_alone(item)
+        else:
+            await ingest.committer.submit(item)
+    if item.conflict:
+        raise Conflict("This Idempotency-Key was already used with another body")
+    return Response(
+        item.response,
+        202,
+        media_type="application/json",
+        headers=_REPLAYED if item.replayed else None,
+    )
+
+
+def _ingest_security(_: IngestAuth) -> None:
+    """Documents the ingest key in the schema; `LeanRoute` never runs it."""
+
+
+@ingest_router.post(
     "/events",
     status_code=202,
     response_model=EventAccepted,
+    responses=_INGEST_RESPONSES,
     openapi_extra=_body_doc(_EVENT_SCHEMA),
+    dependencies=[Depends(_ingest_security)],
 )
-async def ingest_event(
-    request: Request,
-    principal: IngestAuth,
-    session: SessionDep,
-    settings: SettingsDep,
-    signals: SignalsDep,
-) -> EventAccepted:
+async def ingest_event(request: Request) -> Response:
     """Accept one event; it and its deliveries are committed before the 202."""
-    received_at = utc_now()
-    event = validate_one(parse_body(await _read_body(request, settings.max_event_bytes)))
-    ids, deliveries = await service.ingest(
-        session,
-        signals,
-        reseller_id=principal.reseller_id,
-        organisation_id=principal.organisation_id,
-        events=[event],
-        received_at=received_at,
-    )
-    return EventAccepted(id=ids[0], deliveries=deliveries)
+    return await _accept(request, batch=False)
 
 
-@router.post(
+@ingest_router.post(
     "/events/batch",
     status_code=202,
     response_model=BatchAccepted,
+    responses=_INGEST_RESPONSES,
     openapi_extra=_body_doc(_BATCH_SCHEMA),
+    dependencies=[Depends(_ingest_security)],
 )
-async def ingest_batch(
-    request: Request,
-    principal: IngestAuth,
-    session: SessionDep,
-    settings: SettingsDep,
-    signals: SignalsDep,
-) -> BatchAccepted:
+async def ingest_batch(request: Request) -> Response:
     """Accept up to 1,000 events in one transaction: all or none."""
-    received_at = utc_now()
-    body = parse_body(await _read_body(request, settings.max_event_bytes))
-    events = validate_batch(body, settings.max_batch_events)
-    ids, deliveries = await service.ingest(
-        session,
-        signals,
-        reseller_id=principal.reseller_id,
-        organisation_id=principal.organisation_id,
-        events=events,
-        received_at=received_at,
-    )
-    return BatchAccepted(ids=ids, deliveries=deliveries)
+    return await _accept(request, batch=True)
+
+
+router.include_router(ingest_router)
 
 
 def _event_out(event: Event, organisation_name: str) -> dict[str, Any]:

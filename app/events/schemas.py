@@ -161,7 +161,7 @@ def validate_event(body: Any, prefix: str = "") -> tuple[ValidEvent | None, dict
     for unknown in sorted(set(body) - _FIELDS):
         fields[unknown] = "Unknown field"
     event_type = body.get("event")
-    if event_type not in CATALOGUE:
+    if not isinstance(event_type, str) or event_type not in CATALOGUE:
         fields["event"] = f"event must be one of: {', '.join(EVENT_TYPES)}"
     for name in ("userId", "teamId", "data"):
         if name not in body:

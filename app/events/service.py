@@ -1,44 +1,45 @@
-"""Ingest and event history.
+"""Ingest preparation and event history.
 
-Ingest writes the events and one delivery per subscribed, enabled webhook in the
-request's transaction with bulk INSERTs (a 1,000-event batch is three statements),
-and queues the wake-ups for after the commit: the in-process signal, and on
-PostgreSQL a `pg_notify` that the database itself delivers only if the transaction
-commits, to workers in other processes.
+`prepare` turns a validated request into rows: an id and the canonical envelope per
+event, built here, in the request's own task, so the group commit (`group_commit.py`,
+`writer.py`) only writes. The names on the envelope and the key's owner come from
+short-lived caches; on a miss they are read with a short session of the caller's,
+closed before the body is read.
 """
 
-from collections import defaultdict
+import hashlib
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
-from app.db.session import after_commit
 from app.db.tenancy import get_owned, owned_by
 from app.events.schemas import ValidEvent
+from app.events.writer import Prepared, PreparedEvent
 from app.kit.ids import new_id
 from app.kit.pagination import page_of, paginate_newest_first
-from app.kit.signals import AcceptedEvent, Signals
+from app.kit.signals import AcceptedEvent
 from app.kit.time import epoch_ms
 from app.kit.ttl_cache import TTLCache
-from app.models import Delivery, Event, Organisation, Reseller, Webhook
-from app.models.delivery import PENDING
-from app.ops import metrics
+from app.models import Event, Organisation, Reseller
 from app.wire.envelope import Party, envelope_bytes
-
-NOTIFY_CHANNEL = "hookline_deliveries"
-
 
 # Names cannot be changed through the API: cache them for the ingest hot path.
 _party_names: TTLCache[tuple[str, str], tuple[Party, Party]] = TTLCache(ttl_seconds=60)
 
 
-async def _parties(
+def cached_parties(reseller_id: str, organisation_id: str) -> tuple[Party, Party] | None:
+    return _party_names.get((reseller_id, organisation_id))
+
+
+async def parties(
     session: AsyncSession, reseller_id: str, organisation_id: str
 ) -> tuple[Party, Party]:
+    """The reseller and the organisation as the envelope names them."""
     cached = _party_names.get((reseller_id, organisation_id))
     if cached is not None:
         return cached
@@ -49,43 +50,42 @@ async def _parties(
             .where(Reseller.id == reseller_id, Organisation.id == organisation_id)
         )
     ).one()
-    parties = Party(reseller_id, row[0]), Party(organisation_id, row[1])
-    _party_names.put((reseller_id, organisation_id), parties)
-    return parties
+    found = Party(reseller_id, row[0]), Party(organisation_id, row[1])
+    _party_names.put((reseller_id, organisation_id), found)
+    return found
 
 
-async def _subscribers(session: AsyncSession, reseller_id: str) -> dict[str, list[str]]:
-    """Event type → ids of the reseller's enabled, live webhooks subscribed to it."""
-    rows = await session.execute(
-        select(Webhook.id, Webhook.events).where(
-            Webhook.reseller_id == reseller_id,
-            Webhook.enabled.is_(True),
-            Webhook.deleted_at.is_(None),
-        )
-    )
-    by_type: dict[str, list[str]] = defaultdict(list)
-    for webhook_id, types in rows:
-        for event_type in types:
-            by_type[event_type].append(webhook_id)
-    return by_type
+# What neither database can store in a text column: NUL (PostgreSQL) and lone surrogates
+# (no UTF-8 form). The envelope keeps the exact value; the columns (event history) keep
+# it spelled as its JSON escape, so no such id can fail a group it shares.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
-async def ingest(
-    session: AsyncSession,
-    signals: Signals,
+def column_text(value: str | int) -> str:
+    text = str(value)
+    if _UNSTORABLE.search(text) is None:
+        return text
+    return _UNSTORABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def request_hash(route: str, body: bytes) -> str:
+    """What an `Idempotency-Key` is bound to: the route and the exact bytes of the body."""
+    return hashlib.sha256(route.encode() + b"\n" + body).hexdigest()
+
+
+def prepare(
     *,
-    reseller_id: str,
-    organisation_id: str,
+    parent: Party,
+    organisation: Party,
     events: Sequence[ValidEvent],
     received_at: datetime,
-) -> tuple[list[str], int]:
-    """Store the events and their deliveries; returns the event ids and the delivery count."""
-    parent, organisation = await _parties(session, reseller_id, organisation_id)
-    subscribers = await _subscribers(session, reseller_id)
+    batch: bool,
+    idempotency_key: str | None = None,
+    hashed: str = "",
+) -> Prepared:
+    """Ids and canonical envelopes for the request's events (CPU only, no database)."""
     received_ms = epoch_ms(received_at)
-    event_rows: list[dict[str, Any]] = []
-    delivery_rows: list[dict[str, Any]] = []
-    accepted: list[AcceptedEvent] = []
+    prepared: list[PreparedEvent] = []
     for item in events:
         event_id = new_id("evt")
         timestamp_ms = item.timestamp_ms if item.timestamp_ms is not None else received_ms
@@ -101,66 +101,37 @@ async def ingest(
             version=item.version,
             agent=item.agent,
         )
-        event_rows.append(
-            {
-                "id": event_id,
-                "reseller_id": reseller_id,
-                "organisation_id": organisation_id,
-                "event_type": item.event_type,
-                "user_id": str(item.user_id),
-                "team_id": str(item.team_id),
-                "timestamp_ms": timestamp_ms,
-                "body": body,
-                "size": len(body),
-                "received_at": received_at,
-            }
+        accepted = AcceptedEvent(
+            id=event_id,
+            reseller_id=parent.id,
+            event_type=item.event_type,
+            parent_organisation_name=parent.name,
+            organisation_name=organisation.name,
+            user_id=item.user_id,
+            team_id=item.team_id,
+            received_at=received_at,
+            body=body,
         )
-        delivery_rows.extend(
-            {
-                "id": new_id("dlv"),
-                "reseller_id": reseller_id,
-                "event_id": event_id,
-                "webhook_id": webhook_id,
-                "event_type": item.event_type,
-                "status": PENDING,
-                "attempt_count": 0,
-                "next_attempt_at": received_at,
-                "created_at": received_at,
-                "updated_at": received_at,
-            }
-            for webhook_id in subscribers.get(item.event_type, ())
-        )
-        accepted.append(
-            AcceptedEvent(
+        prepared.append(
+            PreparedEvent(
                 id=event_id,
-                reseller_id=reseller_id,
                 event_type=item.event_type,
-                parent_organisation_name=parent.name,
-                organisation_name=organisation.name,
-                user_id=item.user_id,
-                team_id=item.team_id,
-                received_at=received_at,
+                user_id=column_text(item.user_id),
+                team_id=column_text(item.team_id),
+                timestamp_ms=timestamp_ms,
                 body=body,
+                accepted=accepted,
             )
         )
-    await session.execute(insert(Event), event_rows)
-    if delivery_rows:
-        await session.execute(insert(Delivery), delivery_rows)
-        if session.get_bind().dialect.name == "postgresql":
-            # Delivered by PostgreSQL on commit only, to every worker process listening.
-            await session.execute(text(f"SELECT pg_notify('{NOTIFY_CHANNEL}', '')"))
-        after_commit(session, signals.deliveries_due)
-    after_commit(session, lambda: signals.events_accepted(accepted))
-    after_commit(session, lambda: _count(events))
-    return [row["id"] for row in event_rows], len(delivery_rows)
-
-
-def _count(events: Sequence[ValidEvent]) -> None:
-    counts: dict[str, int] = defaultdict(int)
-    for item in events:
-        counts[item.event_type] += 1
-    for event_type, count in counts.items():
-        metrics.EVENTS_ACCEPTED.labels(event_type).inc(count)
+    return Prepared(
+        reseller_id=parent.id,
+        organisation_id=organisation.id,
+        received_at=received_at,
+        events=prepared,
+        batch=batch,
+        idempotency_key=idempotency_key,
+        request_hash=hashed,
+    )
 
 
 async def list_events(
