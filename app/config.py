@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=30, ge=1)
 
     live_buffer_size: int = Field(default=10_000, ge=10)
+    live_buffer_bytes: int = Field(default=64 * 1024 * 1024, ge=64 * 1024)
+    live_sockets_per_key: int = Field(default=20, ge=1, le=100_000)
     live_payload_limit: int = Field(default=64 * 1024, ge=1024)
     live_fanout_per_second: int = Field(default=6_000, ge=100)
     live_client_queue_limit: int = Field(default=1000, ge=10)

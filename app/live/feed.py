@@ -35,8 +35,11 @@ def subscriptions_message(types: Iterable[str]) -> dict[str, list[str]]:
     return {"events": [t for t in EVENT_TYPES if t in wanted]}
 
 
-def desktop_event_message(event: AcceptedEvent, payload_limit: int) -> dict[str, Any]:
-    """The `desktop_event` for one accepted event; parses the body once."""
+def desktop_event_message(
+    event: AcceptedEvent, payload_limit: int, payload: Any = None
+) -> dict[str, Any]:
+    """The `desktop_event` for one accepted event: `payload` when given (a summary made
+    earlier), else the body parsed once."""
     return {
         "id": event.id,
         "event": event.event_type,
@@ -45,8 +48,14 @@ def desktop_event_message(event: AcceptedEvent, payload_limit: int) -> dict[str,
         "userId": event.user_id,
         "teamId": event.team_id,
         "receivedAt": iso(event.received_at),
-        "payload": payload_of(event.body, payload_limit),
+        "payload": payload_of(event.body, payload_limit) if payload is None else payload,
     }
+
+
+def summary_payload(body: bytes, payload_limit: int) -> tuple[Any, int]:
+    """The marked summary of a body over the limit, and its encoded size in bytes."""
+    payload = payload_of(body, payload_limit)
+    return payload, _encoded_size(payload)
 
 
 def payload_of(body: bytes, payload_limit: int) -> Any:

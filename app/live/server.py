@@ -1,15 +1,15 @@
 """The live feed's Socket.IO server: auth at connect, one room per reseller, a bounded buffer.
 
 Ingest never waits for the feed. The `events_accepted` listener (called after the
-commit) only puts events on an `asyncio.Queue` of `HOOKLINE_LIVE_BUFFER_SIZE` entries;
-when it is full the *oldest* buffered event is dropped (a live view wants the newest)
-and counted in `hookline_live_messages_dropped`. One background task drains the
-buffer: it keeps events of a type some enabled webhook of the reseller subscribes to,
-builds the `desktop_event` (parsing the body once; over-limit bodies are summarised
-in a worker thread) and emits it to the room `reseller:<id>`, in batches of up to 32
-with a yield between batches, within a fan-out budget of socket messages per second
-(`HOOKLINE_LIVE_FANOUT_PER_SECOND`, 30 000 per process; see `app.live.outbox`). Slow
-browsers are bounded per socket by the client manager (`app.live.manager`).
+commit) only hands events that someone may watch to the outbox (`app.live.outbox`:
+bounded by entries and bytes, large bodies kept only as their summary, drained round
+robin between resellers). One background task drains it: it keeps events of a type
+some enabled webhook of the reseller subscribes to, builds the `desktop_event` and
+emits it to the room `reseller:<id>`, in batches of up to 32 with a yield between
+batches, within the fan-out budget of socket messages per second per process
+(`HOOKLINE_LIVE_FANOUT_PER_SECOND`). Slow browsers are bounded per socket by the client
+manager (`app.live.manager`); each API key may hold `HOOKLINE_LIVE_SOCKETS_PER_KEY`
+sockets per process, a connection beyond that is refused with the reason.
 
 The subscribed types are cached per reseller. A `webhooks_changed` signal drops the
 entry and announces the new `subscriptions` to the room. With Redis that announcement
@@ -37,7 +37,7 @@ from app.config import Settings
 from app.kit.signals import AcceptedEvent, Signals
 from app.live.feed import desktop_event_message, subscriptions_message
 from app.live.manager import BoundedManager, BoundedRedisManager
-from app.live.outbox import FanoutBudget, Outbox
+from app.live.outbox import Buffered, FanoutBudget, Outbox
 from app.models import Webhook
 from app.ops.metrics import CONNECTED_SOCKETS
 
@@ -80,7 +80,11 @@ class LiveFeed:
         )
         self.sio.on("connect", self._connect)
         self.sio.on("disconnect", self._disconnect)
-        self.outbox = Outbox(settings.live_buffer_size)
+        self.outbox = Outbox(
+            settings.live_buffer_size, settings.live_buffer_bytes, settings.live_payload_limit
+        )
+        self._sockets_of_key: dict[str, set[str]] = {}
+        self._key_of_socket: dict[str, str] = {}
         self._cache: dict[str, tuple[float, frozenset[str]]] = {}
         self._generation: dict[str, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -90,6 +94,8 @@ class LiveFeed:
     # -- signal listeners: quick, never block, never raise --------------------------------
 
     def events_accepted(self, events: Sequence[AcceptedEvent]) -> None:
+        if not self._redis:  # nobody here to tell: not worth a byte of the buffer
+            events = [e for e in events if self._local_participants(room_of(e.reseller_id))]
         self.outbox.push(events)
 
     def webhooks_changed(self, reseller_id: str) -> None:
@@ -110,13 +116,30 @@ class LiveFeed:
             raise socketio.exceptions.ConnectionRefusedError(
                 "forbidden: a reseller API key is required"
             )
+        sockets = self._sockets_of_key.setdefault(key.id, set())
+        cap = self._settings.live_sockets_per_key
+        if len(sockets) >= cap:
+            raise socketio.exceptions.ConnectionRefusedError(
+                f"too_many_connections: at most {cap} live-feed sockets per API key"
+            )
+        sockets.add(sid)
+        self._key_of_socket[sid] = key.id
         await self.sio.enter_room(sid, room_of(key.reseller_id))
         CONNECTED_SOCKETS.inc()
         # Sent after the handler returns, so it follows the CONNECT packet.
         self._spawn(self._greet(sid, key.reseller_id))
 
-    async def _disconnect(self, _sid: str, _reason: Any = None) -> None:
+    async def _disconnect(self, sid: str, _reason: Any = None) -> None:
         CONNECTED_SOCKETS.dec()
+        key_id = self._key_of_socket.pop(sid, None)
+        sockets = self._sockets_of_key.get(key_id or "")
+        if sockets is not None:
+            sockets.discard(sid)
+            if not sockets:
+                del self._sockets_of_key[key_id or ""]
+
+    def sockets_of_key(self, key_id: str) -> int:
+        return len(self._sockets_of_key.get(key_id, ()))
 
     async def _greet(self, sid: str, reseller_id: str) -> None:
         types = await self.subscribed_types(reseller_id)
@@ -138,26 +161,26 @@ class LiveFeed:
         after it keeps ingest requests interleaved with the fan-out.
         """
         while True:
-            for event in await self.outbox.batch(DRAIN_BATCH):
+            for entry in await self.outbox.batch(DRAIN_BATCH):
                 try:
-                    await self._budget.spend(await self._emit(event))
+                    await self._budget.spend(await self._emit(entry))
                 except Exception:
-                    log.exception("live: could not emit event %s", event.id)
+                    log.exception("live: could not emit event %s", entry.event.id)
             await asyncio.sleep(0)
 
-    async def _emit(self, event: AcceptedEvent) -> int:
+    async def _emit(self, entry: Buffered) -> int:
         """Emit one event; returns how many local sockets it was queued for."""
+        event = entry.event
         room = room_of(event.reseller_id)
         local = self._local_participants(room)
         if not self._redis and not local:
             return 0  # nobody to tell: skip the DB look-up and the parsing
         if event.event_type not in await self.subscribed_types(event.reseller_id):
             return 0
-        limit = self._settings.live_payload_limit
-        if len(event.body) > limit:  # parsing megabytes must not stall the loop
-            message = await asyncio.to_thread(desktop_event_message, event, limit)
-        else:
-            message = desktop_event_message(event, limit)
+        # A large body was summarised in the outbox's thread: parsing megabytes here
+        # would stall the loop.
+        payload = await entry.payload()
+        message = desktop_event_message(event, self._settings.live_payload_limit, payload)
         await self.sio.emit("desktop_event", message, room=room)
         return local
 
@@ -235,6 +258,7 @@ class LiveFeed:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.outbox.close()
         await self.sio.shutdown()
         if isinstance(self.sio.manager, BoundedRedisManager):
             await self.sio.manager.close()
