@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     disable_after: timedelta = timedelta(days=5)
     disable_min_failures: int = Field(default=20, ge=1)
     retention_days: int = Field(default=30, ge=1)
+    event_retention_days: int = Field(default=30, ge=1)
 
     live_buffer_size: int = Field(default=10_000, ge=10)
     live_buffer_bytes: int = Field(default=64 * 1024 * 1024, ge=64 * 1024)

@@ -19,7 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.deliveries.service import cancel_pending
-from app.models import DeliveryAttempt, Webhook
+from app.kit.ids import first_id_at
+from app.models import Delivery, DeliveryAttempt, Event, Webhook
+from app.models.delivery import PENDING
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +74,29 @@ async def prune_attempts(session: AsyncSession, *, now: datetime, retention_days
     return int(count)
 
 
+EVENT_PRUNE_BATCH = 5000
+
+
+async def prune_events(
+    session: AsyncSession, *, now: datetime, retention_days: int, batch: int = EVENT_PRUNE_BATCH
+) -> int:
+    """Delete up to `batch` events older than `HOOKLINE_EVENT_RETENTION_DAYS` that no
+    pending delivery needs (their finished deliveries and attempts go with them, by
+    cascade); returns how many. Ids are time-ordered, so the age test is an index range."""
+    cutoff = now - timedelta(days=retention_days)
+    still_needed = (
+        select(Delivery.id)
+        .where(Delivery.event_id == Event.id, Delivery.status == PENDING)
+        .exists()
+    )
+    old = (Event.id < first_id_at("evt", cutoff), Event.received_at < cutoff, ~still_needed)
+    ids = (await session.execute(select(Event.id).where(*old).limit(batch))).scalars().all()
+    if ids:
+        # The conditions again: a delivery made pending since the select keeps its event.
+        await session.execute(delete(Event).where(Event.id.in_(ids), *old))
+    return len(ids)
+
+
 HOUSEKEEPING_INTERVAL_SECONDS = 60.0
 
 
@@ -91,7 +116,10 @@ async def housekeeping_once(
             min_failures=settings.disable_min_failures,
         )
         pruned = await prune_attempts(session, now=now, retention_days=settings.retention_days)
+        events = await prune_events(session, now=now, retention_days=settings.event_retention_days)
         await session.commit()
+    if events:
+        log.info("pruned %d events older than %d days", events, settings.event_retention_days)
     for reseller_id, webhook_id in disabled:
         log.warning("webhook %s disabled after failing continuously", webhook_id)
         on_disabled(reseller_id)

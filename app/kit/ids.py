@@ -6,6 +6,7 @@ time, so "newest first" and cursor pagination are an index scan on the primary k
 
 import secrets
 import time
+from datetime import datetime
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 
@@ -21,6 +22,12 @@ def _base32(value: int, length: int) -> str:
 def new_id(prefix: str) -> str:
     millis = time.time_ns() // 1_000_000
     return f"{prefix}_{_base32(millis, 10)}{_base32(secrets.randbits(80), 16)}"
+
+
+def first_id_at(prefix: str, at: datetime) -> str:
+    """The smallest id minted at `at`: `id < first_id_at(p, t)` means "made before t"."""
+    millis = int(at.timestamp() * 1000)
+    return f"{prefix}_{_base32(millis, 10)}{'0' * 16}"
 
 
 ID_LENGTH = 32  # column width: a prefix of at most 5 characters, "_" and 26 characters
