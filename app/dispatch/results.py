@@ -36,8 +36,9 @@ from app.db.errors import database_unreachable
 from app.dispatch.claim import Job
 from app.dispatch.retry import retry_delay
 from app.dispatch.streaks import record_endpoint_outcomes
-from app.egress.sender import AttemptKind
+from app.egress.sender import ERROR_TEXT_LIMIT, AttemptKind
 from app.kit.ids import new_id
+from app.kit.text import storable_text
 from app.models import Delivery, DeliveryAttempt
 from app.models.delivery import CANCELLED, FAILED, PENDING, SUCCEEDED
 from app.ops import metrics
@@ -172,11 +173,11 @@ async def record_outcomes(
 
 def _stripped(outcome: Outcome, exc: BaseException) -> Outcome:
     """The outcome without anything the receiver sent, for a result that cannot be stored."""
+    error = f"{outcome.error or 'attempt'}; its response could not be recorded"
     return replace(
         outcome,
         response_body=None,
-        error=f"{outcome.error or 'attempt'}; its response could not be recorded "
-        f"({type(exc).__name__})",
+        error=storable_text(f"{error} ({type(exc).__name__})", limit=ERROR_TEXT_LIMIT),
     )
 
 

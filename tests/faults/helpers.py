@@ -1,62 +1,20 @@
-"""Helpers for the fault tests: worker processes with chosen settings, a paced trickle
-of single-event ingests and its ingest-to-arrival latencies, and their summary.
-
-Worker life and death (`kill`) and the batch ingest and arrival checks come from the
-worker tests (`tests.dispatch.test_workers`); only what those lack is here.
+"""Helpers for the fault tests: a paced trickle of single-event ingests and its
+ingest-to-arrival latencies, and their summary. Worker processes and the batch ingest
+and arrival checks are in `tests.support.workers`.
 """
 
 import asyncio
 import json
-import os
 import socket
-import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 
 from bench.common import percentile
 from tests.support.factories import Tenant, app_event
 from tests.support.receiver import Receiver
-
-REPO = Path(__file__).resolve().parents[2]
-
-# Worker settings unless a test says otherwise: loopback receivers, fast polling.
-WORKER_DEFAULTS: dict[str, object] = {
-    "auto_migrate": False,
-    "allow_private_targets": True,
-    "poll_interval_seconds": 0.5,
-    "retry_jitter": 0,
-    "log_level": "WARNING",
-}
-
-
-def _env_value(value: object) -> str:
-    """Settings as pydantic-settings reads them: tuples as JSON, booleans in lower case."""
-    if isinstance(value, tuple | list):
-        return json.dumps(list(value))
-    if isinstance(value, bool):
-        return str(value).lower()
-    return str(value)
-
-
-async def start_worker(database_url: str, **settings: object) -> asyncio.subprocess.Process:
-    """`python -m app worker` with `settings` (HOOKLINE_ names, lower case) once it is ready."""
-    values = {**WORKER_DEFAULTS, "database_url": database_url, **settings}
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(REPO),
-        **{f"HOOKLINE_{name.upper()}": _env_value(value) for name, value in values.items()},
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "app", "worker",
-        cwd=REPO, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
-    assert process.stdout is not None
-    line = await asyncio.wait_for(process.stdout.readline(), 30)
-    assert line.strip() == b"WORKER READY", line
-    return process
+from tests.support.workers import REPO  # noqa: F401 - the fault tests' import
 
 
 def free_port() -> int:

@@ -1,8 +1,13 @@
 """Fairness: an endpoint that hangs until the timeout, with 500 deliveries queued for
-it, does not delay a healthy endpoint (issue 4). The dispatcher runs in-process, on
-SQLite and on PostgreSQL; the healthy endpoint's baseline is measured first, in the
-same run, without the hanging one.
+it, neither holds the dispatcher nor keeps a healthy endpoint's later events from
+being claimed (issues 4 and 11). The dispatcher runs in-process, on SQLite and on
+PostgreSQL. Behaviour only (latency figures are `bench/`'s): every healthy event
+arrives exactly once while the hanging endpoint's backlog is still queued, and the
+hanging endpoint narrows itself (adaptive limit, then its breaker) instead of taking
+its backlog's worth of slots.
 """
+
+import json
 
 import pytest
 
@@ -36,18 +41,17 @@ async def test_hanging_endpoint_does_not_delay_a_healthy_one(database_url: str) 
                 "/v1/events/batch", json={"events": events}, headers=slow.ingest_headers
             )
             assert response.status_code == 202, response.text
-        concurrency = h.app.state.settings.endpoint_concurrency
-        await hanging.wait_for(concurrency, timeout=10)  # its slots are all taken
+        await hanging.wait_for(1, timeout=10)  # it holds slots now
 
         loaded = await trickle(h.client, good, healthy, rate=RATE, seconds=SECONDS, tag="l")
         hung = len(hanging.requests)
 
-    bound = max(5 * baseline.p99, 500.0)
     print(f"\nfairness [{database_url.split(':')[0]}] baseline: {baseline}")
     print(
         f"fairness [{database_url.split(':')[0]}] with {QUEUED} queued for a hanging endpoint"
-        f" ({hung} attempts reached it): {loaded}; bound p99 < {bound:.0f} ms"
+        f" ({hung} attempts reached it): {loaded}"
     )
-    assert hung >= concurrency  # the hanging endpoint really was busy throughout
-    assert hung < QUEUED  # ... and its backlog was still there while we measured
-    assert loaded.p99 < bound
+    loaded_arrivals = [r for r in healthy.requests if json.loads(r.body)["userId"][0] == "l"]
+    assert loaded.count == len(loaded_arrivals) == RATE * SECONDS  # each exactly once, while
+
+    assert hung < QUEUED // 5  # ... the hanging endpoint's backlog stayed queued

@@ -9,16 +9,9 @@ import signal
 
 import pytest
 
-from tests.dispatch.test_workers import (
-    api,
-    arrived_event_ids,
-    ingest,
-    kill,
-    start_worker,
-    wait_all,
-)
 from tests.support.factories import new_tenant, new_webhook
 from tests.support.receiver import Receiver, Reply
+from tests.support.workers import api, arrived_event_ids, ingest, kill, start_worker, wait_all
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -34,7 +27,7 @@ async def test_one_of_three_workers_killed_loses_nothing(pg_url: str) -> None:
         await new_webhook(client, tenant, url=receiver.url())
         # A short lease (the 4 s timeout + 5 s): the victim's claims return quickly.
         workers = await asyncio.gather(
-            *(start_worker(pg_url, lease=5, timeout=4) for _ in range(3))
+            *(start_worker(pg_url, lease_seconds=5, delivery_timeout_seconds=4) for _ in range(3))
         )
         victim, survivors = workers[0], workers[1:]
         accepted: set[str] = set()

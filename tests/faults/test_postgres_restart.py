@@ -16,12 +16,11 @@ import pytest
 
 from app.db.migrate import upgrade_to_head
 from tests.conftest import make_settings
-from tests.dispatch.test_workers import arrived_event_ids, kill, wait_all
-from tests.faults.helpers import start_worker
 from tests.faults.private_pg import find_bin, private_postgres
 from tests.support.factories import Tenant, app_event, new_tenant, new_webhook
 from tests.support.receiver import Receiver
 from tests.support.server import serve_process
+from tests.support.workers import arrived_event_ids, kill, start_worker, wait_all
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
 

@@ -10,10 +10,9 @@ import asyncpg
 import pytest
 
 from app.dispatch.listen import asyncpg_dsn
-from tests.dispatch.test_workers import api, arrived_event_ids, ingest, kill, wait_all
-from tests.faults.helpers import start_worker
 from tests.support.factories import new_tenant, new_webhook
 from tests.support.receiver import Receiver, Reply
+from tests.support.workers import api, arrived_event_ids, ingest, kill, start_worker, wait_all
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -34,7 +33,6 @@ async def test_sigterm_records_or_releases_every_claim(pg_url: str) -> None:
         # A lease of a minute: a claim left behind would hold its row far past this test.
         first = await start_worker(
             pg_url,
-            endpoint_concurrency=10,
             delivery_timeout_seconds=5,
             lease_seconds=60,
             shutdown_grace_seconds=GRACE,

@@ -5,6 +5,8 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.config import DEFAULT_RETRY_SCHEDULE
 from app.dispatch.retry import next_delay, parse_retry_after, retry_delay
@@ -75,3 +77,43 @@ def test_retry_after_is_a_floor_on_429_and_503_only() -> None:
 
 def test_retry_after_never_extends_the_schedule() -> None:
     assert _delay(429, "60", attempt=3) is None
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "9" * 5000,  # passes str.isdigit(), then int() would refuse or overflow
+        "9" * 11,  # more digits than any delay anyone means
+        "\u00b2",  # "²": str.isdigit() is true, int() refuses
+        "\u0663\u0660",  # Arabic-Indic digits
+        "1e3",
+        "-5",
+        "5.5",
+        "Mon, 99 Foo 99999 99:99:99 GMT",
+        "Fri, 31 Dec 9999 23:59:59 +9999",
+        "\x00",
+        "",
+        " ",
+        "Wed, 21 Oct 2015 07:28:00",  # no zone
+    ],
+)
+def test_hostile_retry_after_is_ignored_never_an_error(hostile: str) -> None:
+    assert parse_retry_after(hostile, NOW) is None
+    delay = retry_delay(
+        1,
+        status_code=503,
+        retry_after=hostile,
+        schedule=(5,),
+        jitter=0.0,
+        retry_after_max=3600,
+        now=NOW,
+        rng=random.Random(1),
+    )
+    assert delay == 5  # the schedule alone
+
+
+@given(st.text(max_size=80))
+@settings(max_examples=500, deadline=None)
+def test_any_retry_after_parses_to_none_or_a_bounded_delay(value: str) -> None:
+    parsed = parse_retry_after(value, NOW)
+    assert parsed is None or 0 <= parsed < 10**10 * 2
