@@ -34,6 +34,13 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # A bare webhook secret: `secrets.token_urlsafe(32)` is exactly 43 URL-safe characters.
     (re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])"), MASK),
 )
+# Per pattern: substrings (lower case) without which it cannot match; empty = always try.
+_NEEDLES: tuple[tuple[str, ...], ...] = (
+    ("hk_", "ik_", "adm_"),
+    ("bearer",),
+    ("secret", "api", "ingest", "token", "password"),
+    (),
+)
 # Attributes every LogRecord has; anything else was passed with `extra=`.
 _RECORD_ATTRS = frozenset(vars(logging.makeLogRecord({}))) | {
     "message",
@@ -53,8 +60,11 @@ class Redactor:
     def __call__(self, text: str) -> str:
         for literal in self.literals:
             text = text.replace(literal, MASK)
-        for pattern, replacement in _PATTERNS:
-            text = pattern.sub(replacement, text)
+        lowered = text.lower()
+        for (pattern, replacement), needles in zip(_PATTERNS, _NEEDLES, strict=True):
+            # A substring test first: the access line of every request meets these.
+            if not needles or any(needle in lowered for needle in needles):
+                text = pattern.sub(replacement, text)
         return text
 
 
