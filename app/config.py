@@ -5,10 +5,10 @@ refused at start-up rather than discovered in production.
 """
 
 from datetime import timedelta
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_RETRY_SCHEDULE = (5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800)
 
@@ -33,7 +33,8 @@ class Settings(BaseSettings):
 
     delivery_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     simulation_concurrency: int = Field(default=5, ge=1, le=1000)
-    retry_schedule: tuple[int, ...] = DEFAULT_RETRY_SCHEDULE
+    # NoDecode: the environment spells lists `5,30,120` (parsed below), not JSON.
+    retry_schedule: Annotated[tuple[int, ...], NoDecode] = DEFAULT_RETRY_SCHEDULE
     retry_jitter: float = Field(default=0.1, ge=0, le=0.5)
     retry_after_max_seconds: int = Field(default=3600, ge=1)
     dispatcher_concurrency: int = Field(default=256, ge=1, le=10_000)
@@ -56,7 +57,7 @@ class Settings(BaseSettings):
     live_fanout_per_second: int = Field(default=6_000, ge=100)
     live_client_queue_limit: int = Field(default=1000, ge=10)
     live_subscriptions_ttl_seconds: float = Field(default=30.0, gt=0)
-    live_cors_origins: tuple[str, ...] = ()
+    live_cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
 
     log_level: str = "INFO"
     log_json: bool = True
@@ -73,8 +74,9 @@ class Settings(BaseSettings):
     @field_validator("retry_schedule", mode="before")
     @classmethod
     def _parse_schedule(cls, value: object) -> object:
-        if isinstance(value, str):
-            return tuple(int(part) for part in value.replace(" ", "").split(",") if part)
+        if isinstance(value, str):  # `5,30,120` (the README's spelling) or `[5, 30, 120]`
+            parts = value.replace(" ", "").removeprefix("[").removesuffix("]").split(",")
+            return tuple(int(part) for part in parts if part)
         return value
 
     @field_validator("retry_schedule")
@@ -97,8 +99,3 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
-
-    @property
-    def max_attempts(self) -> int:
-        """The first attempt plus one per scheduled retry."""
-        return len(self.retry_schedule) + 1

@@ -4,9 +4,10 @@ FastAPI reads and parses a route's body before it solves the route's dependencie
 an unauthenticated client could make the server read and parse up to the body limit
 (and before the limit existed, any amount). `ApiRoute` runs the route's reseller or
 admin check (`app.auth.deps.EARLY_AUTH`) first, refuses a body that is not JSON with
-415, and only then lets FastAPI read it. The body's size is bounded before routing by
-`app.ops.body_limit`. Ingest routes read their body by hand after `IngestAuth`, so they
-have no body field and pass straight through.
+415, and only then lets FastAPI read it, with the app's settings in
+`app.kit.schema.validation_settings` for the field validators. The body's size is
+bounded before routing by `app.ops.body_limit`. Ingest routes read their body by hand
+after `IngestAuth`, so they have no body field and pass straight through.
 """
 
 from collections.abc import Awaitable, Callable, Coroutine
@@ -19,6 +20,7 @@ from fastapi.routing import APIRoute
 
 from app.auth.deps import EARLY_AUTH
 from app.errors import UnsupportedMediaType
+from app.kit.schema import validation_settings
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
@@ -57,6 +59,10 @@ class ApiRoute(APIRoute):
                 await check(request)
             if not is_json(request.headers.get("content-type")):
                 raise UnsupportedMediaType("The body must be JSON (Content-Type: application/json)")
-            return await handler(request)
+            token = validation_settings.set(request.app.state.settings)
+            try:
+                return await handler(request)
+            finally:
+                validation_settings.reset(token)
 
         return authenticated_then_body

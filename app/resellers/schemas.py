@@ -6,12 +6,20 @@ from app.kit.schema import InputSchema, Schema
 
 
 def trimmed_name(value: str) -> str:
-    """Names are trimmed, then must hold 1 to 100 characters."""
+    """Names are trimmed, then must hold 1 to 100 characters.
+
+    A NUL or a lone surrogate is refused (422): neither database can store them in text,
+    and a name is shown, not a payload to carry byte for byte.
+    """
     value = value.strip()
     if not value:
         raise ValueError("Name must not be empty")
     if len(value) > 100:
         raise ValueError("Name must be at most 100 characters")
+    if "\x00" in value:
+        raise ValueError("Name must not contain NUL characters")
+    if any(0xD800 <= ord(c) <= 0xDFFF for c in value):
+        raise ValueError("Name must not contain lone surrogates")
     return value
 
 
