@@ -14,6 +14,7 @@ dialled. `guard_url` re-applies the URL rules before an attempt for a clearer me
 
 import functools
 import ipaddress
+import re
 import socket
 import ssl
 from typing import Any
@@ -136,28 +137,51 @@ def build_connector(
     )
 
 
+# Any URL in an exception's text, kept only up to its origin (`scheme://host:port`):
+# paths and query strings are where receivers keep their tokens.
+_URL = re.compile(r"(?P<origin>[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s'\"<>?#]*)[^\s'\"<>]*")
+
+
+def without_paths(text: str) -> str:
+    """`text` with every URL cut to its origin."""
+    return _URL.sub(lambda match: match["origin"], text)
+
+
 def describe_client_error(exc: BaseException) -> str:
-    """A short, secret-free log line for a failed attempt; a refusal keeps its reason."""
+    """A short, secret-free line for a failed attempt (stored as `last_error`, logged).
+
+    Built from the kind of failure and its status, reason, host and port, never from
+    aiohttp's own text, which carries the full URL (path and query) for several errors;
+    any text we do keep has its URLs cut to their origin. A refusal keeps its reason.
+    """
     blocked = find_refusal(exc)
     if blocked is not None:
-        return str(blocked)
+        return without_paths(str(blocked))
     if isinstance(exc, TimeoutError):
         return "timeout: no complete response within the delivery timeout"
+    if isinstance(exc, aiohttp.ClientResponseError):  # its text ends with the full URL
+        return f"http: {exc.status} {without_paths(str(exc.message))[:200]}".rstrip()
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
         return f"tls: certificate verification failed ({exc.certificate_error})"
     if isinstance(exc, aiohttp.ClientSSLError):
-        return f"tls: {exc}"
+        return f"tls: {_os_reason(exc)}"
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
         return f"dns: could not resolve {exc.host}"
     if isinstance(exc, aiohttp.ClientConnectorError):
         return f"connect: {exc.host}:{exc.port} refused or unreachable ({exc.strerror})"
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         return "network: the server closed the connection without a response"
-    if isinstance(exc, aiohttp.InvalidURL):
-        return f"invalid url: {exc}"
+    if isinstance(exc, aiohttp.InvalidURL):  # its text is the URL itself
+        return "invalid url: the webhook URL could not be parsed"
     if isinstance(exc, aiohttp.ClientError):
-        return f"network: {type(exc).__name__}: {exc}"
-    return f"error: {type(exc).__name__}: {exc}"
+        return f"network: {type(exc).__name__}: {without_paths(str(exc))[:200]}"
+    return f"error: {type(exc).__name__}: {without_paths(str(exc))[:200]}"
+
+
+def _os_reason(exc: aiohttp.ClientSSLError) -> str:
+    """The TLS library's reason (no URL in it), not aiohttp's "Cannot connect to …"."""
+    reason = getattr(exc.os_error, "reason", None) or getattr(exc.os_error, "strerror", None)
+    return without_paths(str(reason or type(exc.os_error).__name__))[:200]
 
 
 def find_refusal(exc: BaseException) -> BlockedAddressError | None:
