@@ -23,6 +23,7 @@ from app.dispatch.runner import dispatcher_component
 from app.egress.client import http_component
 from app.errors import UnexpectedErrorMiddleware, install_error_handlers
 from app.events.group_commit import ingest_component
+from app.events.routes import IngestFastPath
 from app.kit.signals import Signals
 from app.live.server import live_component, live_feed
 from app.ops.body_limit import BodyLimitMiddleware
@@ -84,7 +85,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.components = _components(settings)
     app.state.simulation_slots = SimulationSlots(settings.simulation_concurrency)
     install_error_handlers(app)
-    # Outermost last: request id, then the JSON 500 for anything below, then the body limit.
+    # Outermost last: request id, then the JSON 500 for anything below, then the body limit,
+    # then ingest's fast path (past the router, behind everything above).
+    app.add_middleware(IngestFastPath)
     app.add_middleware(
         BodyLimitMiddleware,
         limit=settings.max_body_bytes,

@@ -63,6 +63,13 @@ class KnownKey:
 _verified: TTLCache[str, KnownKey] = TTLCache(ttl_seconds=60)
 
 
+def known_key(plaintext: str) -> KnownKey | None:
+    """The owner of a key verified within the cache's lifetime, without a session."""
+    if len(plaintext) > 128 or plaintext[:3] not in KIND_BY_PREFIX:
+        return None
+    return _verified.get(hash_key(plaintext))
+
+
 async def authenticate(session: AsyncSession, plaintext: str) -> KnownKey | None:
     """The owner of a valid key, from the short-lived cache or the database."""
     if len(plaintext) > 128 or plaintext[:3] not in KIND_BY_PREFIX:
