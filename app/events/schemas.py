@@ -94,13 +94,12 @@ def parse_body(raw: bytes) -> Any:
     try:
         return loads(raw)
     except CanonicalJSONError as exc:
-        raise ValidationFailed(str(exc), fields={_locate(raw, exc): str(exc)}) from None
+        raise ValidationFailed(str(exc), fields={_locate(raw): str(exc)}) from None
 
 
-def _locate(raw: bytes, exc: CanonicalJSONError) -> str:
-    """Re-read leniently to find *where* the refused value is (only on the error path)."""
-    if exc.path:
-        return exc.path.lstrip(".") or "body"
+def _locate(raw: bytes) -> str:
+    """Re-read leniently to find *where* the refused value is (only on the error path):
+    `loads` stops at the first refusal without a path, `validate` names it."""
     try:
         lenient = json.loads(raw)
     except (ValueError, RecursionError):

@@ -116,9 +116,7 @@ def _encode(value: Any, out: list[str]) -> None:
         first = True
         for key, item in _ordered_items(value):
             if type(key) is not str:
-                if not isinstance(key, str):
-                    raise TypeError(f"object keys must be strings, not {type(key).__name__}")
-                key = str.__str__(key)  # a str-keyed enum member: its value, as json.dumps
+                raise TypeError(f"object keys must be strings, not {type(key).__name__}")
             if not first:
                 out.append(",")
             first = False
@@ -143,22 +141,8 @@ def _encode(value: Any, out: list[str]) -> None:
         out.append(str(value))
     elif kind is float:
         out.append(js_number(value))
-    elif isinstance(value, str | int | float | dict | list | tuple):
-        _encode(_plain(value), out)
-    else:
+    else:  # subclasses too (enums, OrderedDict): nothing sends them, so none is guessed at
         _unsupported(value)
-
-
-def _plain(value: Any) -> Any:
-    """Subclasses of the JSON types (enums, IntEnum…) as their plain base value."""
-    if isinstance(value, str):
-        # Not str(value): for `class E(str, Enum)` that is "E.X", not the value "x".
-        return str.__str__(value)
-    for base in (bool, int, float, dict, list, tuple):
-        if isinstance(value, base):
-            plain: Any = list if base is tuple else base  # a namedtuple is an array
-            return plain(value)
-    return value
 
 
 def _unsupported(value: Any) -> Any:
@@ -174,7 +158,7 @@ def _unsupported(value: Any) -> Any:
 # - no float Python prints unlike JavaScript: integral (`1.0`, `-0.0`) or outside
 #   1e-4 <= |x| < 1e16, where repr switches to exponents (`1e-05`, `1e+16`) — some of
 #   those agree (`1e-10`, `1e+21`) but are rare enough to leave to the exact path;
-# - no subclass or other type (enums, OrderedDict…): the exact path decides those.
+# - no subclass or other type (enums, OrderedDict…): the exact path refuses those.
 # NaN and ±Infinity make the encoder raise ValueError (allow_nan=False), and lone or
 # unjoined surrogates make `.encode("utf-8")` raise: both go to the exact path too.
 _C_ENCODE = json.JSONEncoder(
@@ -310,8 +294,8 @@ def _check_depth(value: Any, max_depth: int) -> None:
 def validate(value: Any, *, max_depth: int = 64, path: str = "") -> None:
     """Apply `loads`' refusals to a value built in Python (not parsed from text).
 
-    It accepts what `dumps` encodes (tuples, and subclasses such as enums, as their
-    plain value) so the two never disagree about a value.
+    It accepts what `dumps` encodes (the JSON types exactly, and tuples as arrays) so
+    the two never disagree about a value.
     """
     stack: list[tuple[Any, int, str]] = [(value, 1, path)]
     while stack:
@@ -330,11 +314,9 @@ def validate(value: Any, *, max_depth: int = 64, path: str = "") -> None:
                 raise CanonicalJSONError(f"nesting deeper than {max_depth} levels", where)
             items = current.items() if kind is dict else enumerate(current)
             for key, child in items:
-                if kind is dict and not isinstance(key, str):
+                if kind is dict and type(key) is not str:
                     raise CanonicalJSONError("object keys must be strings", where)
                 child_path = f"{where}.{key}" if kind is dict else f"{where}[{key}]"
                 stack.append((child, depth + 1, child_path))
-        elif isinstance(current, str | int | float | dict | list | tuple):
-            stack.append((_plain(current), depth, where))
         else:
             raise CanonicalJSONError(f"{kind.__name__} is not a JSON value", where)

@@ -174,15 +174,23 @@ class Ratio(float):
     pass
 
 
-def test_subclasses_encode_as_their_plain_value() -> None:
-    # A (str, Enum) member's str() is "Colour.RED"; the wire carries its value.
-    assert dumps(Colour.RED) == b'"red"'
-    assert dumps({"c": Colour.RED, "m": Mode.OFFICE, "l": Level.HIGH}) == (
-        b'{"c":"red","m":"office","l":3}'
-    )
-    assert dumps({Colour.RED: 1, Mode.OFFICE: 2}) == b'{"red":1,"office":2}'
-    assert dumps(Ratio(0.5)) == b"0.5"
-    assert dumps(OrderedDict([("2", 1), ("1", 2)])) == b'{"1":2,"2":1}'
+@pytest.mark.parametrize(
+    "value",
+    [
+        Colour.RED,
+        {"m": Mode.OFFICE},
+        [Level.HIGH],
+        {Colour.RED: 1},
+        Ratio(0.5),
+        OrderedDict([("2", 1)]),
+    ],
+)
+def test_subclasses_of_the_json_types_are_refused(value: Any) -> None:
+    """Nothing sends them (bodies come from `loads`), so no plain value is guessed at."""
+    with pytest.raises(TypeError):
+        dumps(value)
+    with pytest.raises(CanonicalJSONError):
+        validate(value)
 
 
 @pytest.mark.parametrize("value", [{1: "x"}, {(1,): 1}, {1, 2}, b"bytes", object(), 1j])
@@ -292,8 +300,7 @@ def test_validate_depth_and_accepts_the_edges() -> None:
 
 
 def test_validate_accepts_what_dumps_encodes() -> None:
-    validate({"t": (1, 2.5, "x"), "c": Colour.RED, "l": Level.HIGH, Mode.OFFICE: Ratio(0.5)})
-    validate(OrderedDict([("2", [None, True])]))
+    validate({"t": (1, 2.5, "x"), "n": [None, True]})
     with pytest.raises(CanonicalJSONError, match="integer beyond"):
         validate({"l": (1, 2**60)})
 
@@ -361,7 +368,7 @@ def test_large_values_to_fix_take_the_exact_path(value: Any) -> None:
 
     large = [_PADDING, value]
     assert not _as_is(large)
-    if isinstance(value, dict) and 1 in value:
+    if type(value) not in (dict, list) or 1 in value:  # the exact path refuses it
         with pytest.raises(TypeError):
             dumps(large)
         return
@@ -376,8 +383,9 @@ def test_non_str_keys_raise_on_the_fast_path_too(value: Any) -> None:
         dumps([value])
 
 
-def test_namedtuple_is_an_array() -> None:
+def test_namedtuple_is_refused() -> None:
     from collections import namedtuple
 
     point = namedtuple("point", "x y")
-    assert dumps([point(1, 2)]) == _dumps_exact([point(1, 2)]) == b"[[1,2]]"
+    with pytest.raises(TypeError):
+        dumps([point(1, 2)])
