@@ -64,6 +64,8 @@ class GroupCommitter:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._pruner: asyncio.Task[None] | None = None
+        self.groups = 0  # transactions committed for groups, and the most requests in one
+        self.largest_group = 0
 
     @property
     def queued(self) -> int:
@@ -147,6 +149,8 @@ class GroupCommitter:
                 _reset(member[0])
                 await self._commit([member])
             return
+        self.groups += 1
+        self.largest_group = max(self.largest_group, len(group))
         self._after_commit(items)
         for _, future in group:
             _settle(future, None)
@@ -162,11 +166,15 @@ class GroupCommitter:
         for event_type, count in counts.items():
             metrics.EVENTS_ACCEPTED.labels(event_type).inc(count)
 
+    async def prune(self) -> None:
+        """Delete the expired idempotency keys (every `PRUNE_EVERY_SECONDS` by itself)."""
+        await self._writer.prune(self._clock())
+
     async def _prune_forever(self) -> None:
         while True:
             await asyncio.sleep(PRUNE_EVERY_SECONDS)
             try:
-                await self._writer.prune(self._clock())
+                await self.prune()
             except Exception as exc:  # the next round tries again
                 log.warning("pruning idempotency keys failed: %r", exc)
 
