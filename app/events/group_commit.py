@@ -42,6 +42,19 @@ MAX_GROUP_BYTES = 8 * 1024 * 1024
 PRUNE_EVERY_SECONDS = 60.0
 
 
+def _unreachable(exc: BaseException) -> bool:
+    """`database_unreachable` for `exc` or what it was raised from or during (asyncpg's
+    transaction exit reports "the underlying connection is closed" over the real cause)."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return False
+        if database_unreachable(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def unavailable() -> ServiceUnavailable:
     return ServiceUnavailable("Database unavailable, retry shortly", headers={"Retry-After": "1"})
 
@@ -66,6 +79,7 @@ class GroupCommitter:
         self._pruner: asyncio.Task[None] | None = None
         self.groups = 0  # transactions committed for groups, and the most requests in one
         self.largest_group = 0
+        self.writing = 0  # requests in the transaction in flight
 
     @property
     def queued(self) -> int:
@@ -101,7 +115,7 @@ class GroupCommitter:
         try:
             await self._writer.write([item], self._clock(), self._ttl)
         except Exception as exc:
-            if database_unreachable(exc):
+            if _unreachable(exc):
                 log.warning("ingest commit failed, database unreachable: %r", exc)
                 raise unavailable() from exc
             raise
@@ -113,6 +127,7 @@ class GroupCommitter:
             self._wake.clear()
             while self._queue:
                 await self._commit(self._take())
+                self.writing = 0
             if self._stopping:
                 return
 
@@ -130,11 +145,12 @@ class GroupCommitter:
 
     async def _commit(self, group: list[tuple[Prepared, asyncio.Future[None]]]) -> None:
         items = [item for item, _ in group]
+        self.writing = len(items)
         try:
             await self._writer.write(items, self._clock(), self._ttl)
         except Exception as exc:
-            if database_unreachable(exc) or len(group) == 1:
-                if database_unreachable(exc):
+            if _unreachable(exc) or len(group) == 1:
+                if _unreachable(exc):
                     log.warning("ingest group commit failed, database unreachable: %r", exc)
                     exc = unavailable()
                 else:
