@@ -64,9 +64,12 @@ async def _two_groups_then(
 ) -> list[httpx.Response]:
     """One request whose group is in flight and blocked, GROUP more queued behind it,
     then `fail()`: returns every answer."""
-    post = lambda i: http.post(  # noqa: E731
-        "/v1/events", json=app_event(user_id=f"g{i}"), headers=tenant.ingest_headers
-    )
+
+    async def post(i: int) -> httpx.Response:
+        return await http.post(
+            "/v1/events", json=app_event(user_id=f"g{i}"), headers=tenant.ingest_headers
+        )
+
     first = asyncio.ensure_future(post(0))
     await _until(first_in_flight, "the first group's transaction is in flight")
     rest = [asyncio.ensure_future(post(i)) for i in range(1, GROUP + 1)]
