@@ -42,6 +42,7 @@ STOP_TIMEOUT = 15.0
 class RunningServer:
     url: str  # http://127.0.0.1:<port>
     app: FastAPI | None  # the FastAPI app (in-process servers only)
+    pid: int | None = None  # the server's process (child-process servers only)
 
 
 class _QuietServer(uvicorn.Server):
@@ -125,7 +126,7 @@ async def serve_process(settings: Settings) -> AsyncIterator[RunningServer]:
         words = line.decode().split()
         if len(words) != 2 or words[0] != "LISTENING":
             raise RuntimeError(f"server child did not start: {line!r}")
-        yield RunningServer(f"http://127.0.0.1:{words[1]}", None)
+        yield RunningServer(f"http://127.0.0.1:{words[1]}", None, proc.pid)
     finally:
         await _stop(proc)
 
