@@ -15,18 +15,45 @@ def _migrate(settings: Settings) -> None:
     upgrade_to_head(settings.database_url)
 
 
-def _serve(settings: Settings, host: str, port: int) -> None:
+def asgi_from_environment() -> object:
+    """What each `serve --workers N` process runs: the app from the environment's settings."""
+    from app.main import create_asgi
+
+    return create_asgi(Settings())
+
+
+def _refuse_workers(settings: Settings, workers: int) -> None:
+    if workers < 1:
+        sys.exit("serve: --workers must be at least 1")
+    if workers == 1:
+        return
+    if settings.is_sqlite:
+        sys.exit("serve --workers N needs PostgreSQL: SQLite takes one writer at a time")
+    if settings.redis_url is None:
+        sys.exit(
+            "serve --workers N needs HOOKLINE_REDIS_URL: the live feed spans the processes "
+            "through Redis"
+        )
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
+    """uvicorn on uvloop; with `workers` > 1 its supervisor runs that many processes on the
+    one socket, each building the app from the environment (`asgi_from_environment`)."""
     import uvicorn
 
     from app.live.server import UVICORN_WS_OPTIONS
     from app.main import create_asgi
     from app.ops.logging import configure_logging
 
+    _refuse_workers(settings, workers)
     configure_logging(settings)
     if settings.auto_migrate:
         _migrate(settings)
+    app = "app.__main__:asgi_from_environment" if workers > 1 else create_asgi(settings)
     uvicorn.run(
-        create_asgi(settings),
+        app,
+        factory=workers > 1,
+        workers=workers,
         log_config=None,
         **UVICORN_WS_OPTIONS,
         host=host,
@@ -165,6 +192,12 @@ def main(argv: list[str] | None = None) -> None:
         sub = commands.add_parser(name)
         sub.add_argument("--host", default="127.0.0.1")
         sub.add_argument("--port", type=int, default=8000)
+    commands.choices["serve"].add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="API processes on the one port (PostgreSQL and HOOKLINE_REDIS_URL needed for > 1)",
+    )
     commands.choices["demo"].add_argument(
         "--no-traffic", action="store_true", help="do not post synthetic demo events"
     )
@@ -176,7 +209,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = Settings()
     if args.command == "serve":
-        _serve(settings, args.host, args.port)
+        _serve(settings, args.host, args.port, args.workers)
     elif args.command == "demo":
         _demo(settings, args.host, args.port, Path(".hookline"), traffic=not args.no_traffic)
     elif args.command == "demo-traffic":
