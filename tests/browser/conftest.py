@@ -23,7 +23,7 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 from tests.conftest import make_settings
 from tests.support.databases import DatabaseFactory
 from tests.support.factories import Tenant, new_tenant, new_webhook
-from tests.support.http_receiver import Receiver, http_receiver
+from tests.support.receiver import Receiver, http_receiver
 from tests.support.server import REPO_ROOT, RunningServer, serve
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -11,7 +11,7 @@ from playwright.async_api import expect
 from tests.browser.conftest import Dashboard, webhook_for
 from tests.live.helpers import ingest
 from tests.support.factories import Tenant, app_event
-from tests.support.http_receiver import Received, Reply, http_receiver
+from tests.support.receiver import Received, Reply, http_receiver
 
 pytestmark = pytest.mark.browser
 
@@ -36,7 +36,7 @@ async def test_simulation_against_a_local_receiver_is_delivered(
     dash: Dashboard, tenant: Tenant, http: httpx.AsyncClient
 ) -> None:
     async with http_receiver(lambda _: Reply(200, '{"ok":true}')) as receiver:
-        webhook = await webhook_for(http, tenant, f"{receiver.url}/hook", APP, ACTIVITY)
+        webhook = await webhook_for(http, tenant, receiver.url("/hook"), APP, ACTIVITY)
         page = dash.page
         await dash.open(tenant)
         await page.get_by_test_id("simulate-link").click()
@@ -45,7 +45,7 @@ async def test_simulation_against_a_local_receiver_is_delivered(
         )
         await expect(page.get_by_test_id("sim-webhook")).to_have_value(webhook["id"])
         await expect(page.get_by_test_id("sim-webhook").locator("option")).to_have_text(
-            [f"Main endpoint — {receiver.url}/hook"]
+            [f"Main endpoint — {receiver.base_url}/hook"]
         )
         # Only the webhook's subscriptions, and the preview follows the choice.
         options = page.get_by_test_id("sim-event").locator("option")
@@ -90,7 +90,7 @@ async def test_delivery_log_shows_attempts_and_retry_delivers(
         return Reply(500, "boom") if len(receiver.requests) == 1 else Reply(200, "thanks")
 
     async with http_receiver(fail_first) as receiver:
-        webhook = await webhook_for(http, tenant, receiver.url, APP, name="Flaky endpoint")
+        webhook = await webhook_for(http, tenant, receiver.base_url, APP, name="Flaky endpoint")
         event_id = await ingest(http, tenant, app_event())
         await receiver.wait_for(1)
         await first_attempt_recorded(http, tenant, webhook["id"])

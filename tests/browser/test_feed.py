@@ -12,7 +12,7 @@ from playwright.async_api import Locator, Page, expect
 from tests.browser.conftest import Dashboard, webhook_for
 from tests.live.helpers import activity_event, ingest, screenshot_event
 from tests.support.factories import Tenant, app_event
-from tests.support.http_receiver import Receiver
+from tests.support.receiver import Receiver
 
 pytestmark = pytest.mark.browser
 
@@ -51,7 +51,7 @@ async def ingest_batch(http: httpx.AsyncClient, tenant: Tenant, count: int) -> l
 async def test_an_ingested_event_shows_in_its_tab_within_a_second(
     dash: Dashboard, tenant: Tenant, http: httpx.AsyncClient, sink: Receiver
 ) -> None:
-    await webhook_for(http, tenant, sink.url, APP, SCREENSHOT)
+    await webhook_for(http, tenant, sink.base_url, APP, SCREENSHOT)
     page = dash.page
     await dash.open_feed(tenant)
     await expect(page.get_by_test_id("live-badge")).to_be_visible()
@@ -111,7 +111,7 @@ async def test_tabs_follow_the_subscriptions(
     await expect(page.get_by_test_id("feed")).to_be_hidden()
 
     # A webhook made elsewhere: the server announces the new subscriptions.
-    webhook = await webhook_for(http, tenant, sink.url, SCREENSHOT)
+    webhook = await webhook_for(http, tenant, sink.base_url, SCREENSHOT)
     await expect(page.get_by_test_id("feed")).to_be_visible()
     await expect(page.get_by_role("tab")).to_have_count(1)
     await expect(tab(page, SCREENSHOT)).to_contain_text("Screenshot Event")
@@ -151,7 +151,7 @@ async def test_tabs_follow_the_subscriptions(
 async def test_new_event_badge_lasts_three_seconds(
     dash: Dashboard, tenant: Tenant, http: httpx.AsyncClient, sink: Receiver
 ) -> None:
-    await webhook_for(http, tenant, sink.url, APP)
+    await webhook_for(http, tenant, sink.base_url, APP)
     page = dash.page
     await dash.open_feed(tenant)
     first = await ingest(http, tenant, app_event())
@@ -184,7 +184,7 @@ async def test_new_event_badge_lasts_three_seconds(
 async def test_live_pool_keeps_the_newest_thirty(
     dash: Dashboard, tenant: Tenant, http: httpx.AsyncClient, sink: Receiver
 ) -> None:
-    await webhook_for(http, tenant, sink.url, APP)
+    await webhook_for(http, tenant, sink.base_url, APP)
     page = dash.page
     await dash.open_feed(tenant)
     ids = await ingest_batch(http, tenant, 35)
@@ -204,7 +204,7 @@ async def test_live_pool_keeps_the_newest_thirty(
 async def test_pause_holds_the_pool_and_resume_catches_up(
     dash: Dashboard, tenant: Tenant, http: httpx.AsyncClient, sink: Receiver
 ) -> None:
-    await webhook_for(http, tenant, sink.url, APP)
+    await webhook_for(http, tenant, sink.base_url, APP)
     page = dash.page
     await dash.open_feed(tenant)
     first = await ingest(http, tenant, app_event())
@@ -235,7 +235,7 @@ async def test_pause_holds_the_pool_and_resume_catches_up(
 async def test_a_toast_per_event_for_three_seconds(
     dash: Dashboard, tenant: Tenant, http: httpx.AsyncClient, sink: Receiver
 ) -> None:
-    await webhook_for(http, tenant, sink.url, APP, ACTIVITY)
+    await webhook_for(http, tenant, sink.base_url, APP, ACTIVITY)
     page = dash.page
     await dash.open_feed(tenant)
     await ingest(http, tenant, activity_event())

@@ -7,7 +7,7 @@ from playwright.async_api import expect
 from tests.browser.conftest import KEY_STORAGE, Dashboard, webhook_for
 from tests.live.helpers import ingest
 from tests.support.factories import Tenant, app_event, new_tenant
-from tests.support.http_receiver import Receiver
+from tests.support.receiver import Receiver
 
 pytestmark = pytest.mark.browser
 
@@ -81,7 +81,7 @@ async def test_create_shows_field_errors_then_creates(
     listed = await http.get("/v1/webhooks", headers=tenant.headers)
     assert listed.json()["data"] == []
 
-    await page.get_by_label("Webhook URL").fill(f"{sink.url}/orders")
+    await page.get_by_label("Webhook URL").fill(f"{sink.base_url}/orders")
     await page.get_by_test_id("webhook-submit").click()
     await expect(modal).to_have_count(0)
     await expect(page.get_by_test_id("notice").filter(has_text="Webhook created")).to_be_visible()
@@ -89,7 +89,7 @@ async def test_create_shows_field_errors_then_creates(
     card = page.get_by_test_id("webhook-card")
     await expect(card).to_have_count(1)
     await expect(card.get_by_test_id("webhook-name")).to_have_text("Orders endpoint")
-    await expect(card.get_by_test_id("webhook-url")).to_have_text(f"{sink.url}/orders")
+    await expect(card.get_by_test_id("webhook-url")).to_have_text(f"{sink.base_url}/orders")
     await expect(card.get_by_test_id("event-badge")).to_have_text(
         ["Tracking Event", "Activity Event"]
     )
@@ -109,7 +109,7 @@ async def test_create_shows_field_errors_then_creates(
 async def test_edit_updates_the_card_and_the_api(
     dash: Dashboard, tenant: Tenant, http: httpx.AsyncClient, sink: Receiver
 ) -> None:
-    webhook = await webhook_for(http, tenant, sink.url, APP, name="Before")
+    webhook = await webhook_for(http, tenant, sink.base_url, APP, name="Before")
     page = dash.page
     await dash.open(tenant)
     await page.get_by_role("button", name="Edit webhook Before").click()
@@ -120,7 +120,7 @@ async def test_edit_updates_the_card_and_the_api(
     await expect(page.get_by_test_id(f"webhook-event-{SCREENSHOT}")).not_to_be_checked()
 
     await page.get_by_test_id("webhook-name-input").fill("After")
-    await page.get_by_test_id("webhook-url-input").fill(f"{sink.url}/v2")
+    await page.get_by_test_id("webhook-url-input").fill(f"{sink.base_url}/v2")
     await page.get_by_test_id(f"webhook-event-{SCREENSHOT}").check()
     await page.get_by_test_id(f"webhook-event-{APP}").uncheck()
     await expect(page.get_by_test_id("webhook-submit")).to_have_text("Update Webhook")
@@ -129,13 +129,13 @@ async def test_edit_updates_the_card_and_the_api(
 
     card = page.get_by_test_id("webhook-card")
     await expect(card.get_by_test_id("webhook-name")).to_have_text("After")
-    await expect(card.get_by_test_id("webhook-url")).to_have_text(f"{sink.url}/v2")
+    await expect(card.get_by_test_id("webhook-url")).to_have_text(f"{sink.base_url}/v2")
     await expect(card.get_by_test_id("event-badge")).to_have_text(["Screenshot Event"])
     await dash.shot()
     stored = (await http.get(f"/v1/webhooks/{webhook['id']}", headers=tenant.headers)).json()
     assert (stored["name"], stored["url"], stored["events"]) == (
         "After",
-        f"{sink.url}/v2",
+        f"{sink.base_url}/v2",
         [SCREENSHOT],
     )
 
@@ -143,7 +143,7 @@ async def test_edit_updates_the_card_and_the_api(
 async def test_copy_secret_puts_the_full_secret_on_the_clipboard(
     dash: Dashboard, tenant: Tenant, http: httpx.AsyncClient, sink: Receiver
 ) -> None:
-    webhook = await webhook_for(http, tenant, sink.url, APP)
+    webhook = await webhook_for(http, tenant, sink.base_url, APP)
     secret = (
         await http.get(f"/v1/webhooks/{webhook['id']}/secret", headers=tenant.headers)
     ).json()["secret"]
@@ -164,7 +164,7 @@ async def test_copy_secret_puts_the_full_secret_on_the_clipboard(
 async def test_delete_asks_for_confirmation(
     dash: Dashboard, tenant: Tenant, http: httpx.AsyncClient, sink: Receiver
 ) -> None:
-    webhook = await webhook_for(http, tenant, sink.url, APP, name="Doomed")
+    webhook = await webhook_for(http, tenant, sink.base_url, APP, name="Doomed")
     page = dash.page
     await dash.open(tenant)
     card = page.get_by_test_id("webhook-card")
@@ -192,7 +192,7 @@ async def test_delete_asks_for_confirmation(
 async def test_disabled_webhook_shows_why_and_can_be_re_enabled(
     dash: Dashboard, tenant: Tenant, http: httpx.AsyncClient, sink: Receiver
 ) -> None:
-    webhook = await webhook_for(http, tenant, sink.url, APP, name="Paused endpoint")
+    webhook = await webhook_for(http, tenant, sink.base_url, APP, name="Paused endpoint")
     response = await http.patch(
         f"/v1/webhooks/{webhook['id']}", json={"enabled": False}, headers=tenant.headers
     )
@@ -222,7 +222,7 @@ async def test_markup_in_user_strings_renders_as_text(
 ) -> None:
     # The reseller, its organisation and the webhook are all named with markup.
     tenant = await new_tenant(http, XSS)
-    await webhook_for(http, tenant, sink.url, APP, name=XSS)
+    await webhook_for(http, tenant, sink.base_url, APP, name=XSS)
     page = dash.page
     await dash.open_feed(tenant)
     card = page.get_by_test_id("webhook-card")

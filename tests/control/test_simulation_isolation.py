@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import make_settings
 from tests.support.factories import EVENT_TYPES, new_tenant, new_webhook
-from tests.support.http_receiver import Received, Reply, http_receiver
+from tests.support.receiver import Received, Reply, http_receiver
 from tests.support.server import RunningServer, serve
 
 CAP = 5
@@ -47,8 +47,8 @@ async def test_hung_simulations_of_one_tenant_leave_the_others_alone(
         http_receiver() as healthy,
     ):
         noisy, quiet = await new_tenant(http, "Noisy"), await new_tenant(http, "Quiet")
-        noisy_hook = await new_webhook(http, noisy, url=hung.url)
-        quiet_hook = await new_webhook(http, quiet, url=healthy.url)
+        noisy_hook = await new_webhook(http, noisy, url=hung.base_url)
+        quiet_hook = await new_webhook(http, quiet, url=healthy.base_url)
         simulate = {"event": EVENT_TYPES[0]}
 
         sends = [

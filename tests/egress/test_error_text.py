@@ -15,7 +15,7 @@ from app.egress.resolver import describe_client_error, without_paths
 from app.main import create_app
 from tests.conftest import make_settings
 from tests.support.factories import EVENT_TYPES, new_tenant, new_webhook
-from tests.support.http_receiver import Reply, http_receiver
+from tests.support.receiver import Reply, http_receiver
 
 SECRET_PATH = "/hooks/t0k3n-in-path"
 SECRET_QUERY = "?token=s3cr3t-in-query"
@@ -78,7 +78,7 @@ async def test_network_failures_never_carry_the_path(handler: Handler) -> None:
 
 async def test_an_http_error_keeps_status_and_reason_only() -> None:
     async with http_receiver(lambda _: Reply(503, "down")) as receiver:
-        exc = await _failure(receiver.url + SECRET_PATH + SECRET_QUERY, raise_for_status=True)
+        exc = await _failure(receiver.base_url + SECRET_PATH + SECRET_QUERY, raise_for_status=True)
     assert any(secret in str(exc) for secret in SECRETS)  # aiohttp's own text has the URL
     assert describe_client_error(exc) == "http: 503 Service Unavailable"
 

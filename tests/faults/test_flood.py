@@ -17,9 +17,8 @@ import pytest
 
 from tests.dispatch.helpers import dispatching
 from tests.faults.helpers import trickle
-from tests.faults.status_receiver import status_receiver
 from tests.support.factories import app_event
-from tests.support.receiver import Receiver
+from tests.support.receiver import Receiver, status_receiver
 from tests.support.workers import kill, start_worker
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
