@@ -135,3 +135,39 @@ async def test_sockets_per_key_are_capped_at_connect(
     await again.disconnect()
     for client in clients[1:]:
         await client.disconnect()
+
+
+# -- fairness through the real feed -------------------------------------------------------
+
+FLOOD = 300
+
+
+@pytest_asyncio.fixture(scope="module")
+async def slow_server(database_url: str) -> AsyncIterator[RunningServer]:
+    # The smallest fan-out budget: 100 messages/s, so the flood takes seconds to drain.
+    settings = make_settings(database_url, live_fanout_per_second=100)
+    async with serve(settings) as running:
+        yield running
+
+
+async def test_one_tenants_flood_does_not_hold_back_anothers_event(
+    slow_server: RunningServer,
+) -> None:
+    async with httpx.AsyncClient(base_url=slow_server.url) as http:
+        flooder, quiet = await new_tenant(http, "Flooder"), await new_tenant(http, "Quiet")
+        await new_webhook(http, flooder, events=(APP,))
+        await new_webhook(http, quiet, events=(APP,))
+    assert slow_server.app is not None
+    feed = slow_server.app.state.live
+    async with (
+        live_client(slow_server.url, flooder.api_key) as flood_client,
+        live_client(slow_server.url, quiet.api_key) as quiet_client,
+    ):
+        await flood_client.wait_subscriptions(1)
+        await quiet_client.wait_subscriptions(1)
+        feed.events_accepted([_event(flooder.reseller_id, n) for n in range(FLOOD)])
+        feed.events_accepted([_event(quiet.reseller_id, 0)])
+        [event] = await quiet_client.wait_events(1)
+        assert event["id"] == f"{quiet.reseller_id}_0"
+        # Round robin: the quiet tenant's event went out second, not after the flood.
+        assert len(flood_client.events) < FLOOD // 10
