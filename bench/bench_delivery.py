@@ -10,7 +10,11 @@ then bench.celery_baseline.run_baseline with the same N, rate and duration, and 
 ratio. Targets: >= 6x the baseline's end-to-end deliveries/s, p99 < 50 ms at 500/s.
 
 Run: python -m bench.bench_delivery [--quick] [--mode worker|embedded] [--workers 1,2]
-         [--no-baseline]
+         [--no-baseline] [--sender aiohttp,pyreqwest] [--repeat 1]
+
+`--sender pyreqwest` runs the workers as `python -m bench.reqwest_worker` (the real
+Dispatcher over pyreqwest behind the same guard) instead of `python -m app worker`;
+with several senders and `--repeat`, the runs alternate and a same-run ratio is printed.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import argparse
 import asyncio
 import os
 import socket
+import statistics
 import sys
 import time
 import uuid
@@ -42,6 +47,10 @@ from bench.common import (
 ADMIN_TOKEN = "bench-admin-token-0123456789"
 PG_ADMIN = os.environ.get("HOOKLINE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 BATCH = 1000
+WORKER_COMMANDS = {
+    "aiohttp": [sys.executable, "-m", "app", "worker"],
+    "pyreqwest": [sys.executable, "-m", "bench.reqwest_worker"],
+}
 
 
 def _free_port() -> int:
@@ -90,15 +99,15 @@ class Receiver:
             await asyncio.sleep(0.01)
 
 
-async def _start_hookline(database_url: str, mode: str, workers: int) -> tuple[list[Any], str]:
+async def _start_hookline(
+    database_url: str, mode: str, workers: int, sender: str = "aiohttp"
+) -> tuple[list[Any], str]:
     port = _free_port()
     settings = {
         "HOOKLINE_DATABASE_URL": database_url,
         "HOOKLINE_ADMIN_TOKEN": ADMIN_TOKEN,
         "HOOKLINE_ALLOW_PRIVATE_TARGETS": "true",
         "HOOKLINE_LOG_LEVEL": "warning",
-        "HOOKLINE_ENDPOINT_CONCURRENCY": "256",  # one fast endpoint takes all the traffic
-        "HOOKLINE_DISPATCHER_CONCURRENCY": "512",
         "HOOKLINE_DISPATCHER": "on" if mode == "embedded" else "off",
     }
     serve = [sys.executable, "-m", "app", "serve", "--port", str(port)]
@@ -118,13 +127,13 @@ async def _start_hookline(database_url: str, mode: str, workers: int) -> tuple[l
     if mode == "worker":
         settings.update(HOOKLINE_AUTO_MIGRATE="false", HOOKLINE_DISPATCHER="on")
         for _ in range(workers):
-            worker, _ = await _spawn_worker(bench_env(settings))
+            worker, _ = await _spawn_worker(bench_env(settings), sender)
             procs.append(worker)
     return procs, url
 
 
-async def _spawn_worker(env: dict[str, str]) -> tuple[Any, None]:
-    proc = await spawn([sys.executable, "-m", "app", "worker"], env=env, stdout=-1)
+async def _spawn_worker(env: dict[str, str], sender: str = "aiohttp") -> tuple[Any, None]:
+    proc = await spawn(WORKER_COMMANDS[sender], env=env, stdout=-1)
     assert proc.stdout is not None
     line = await asyncio.wait_for(proc.stdout.readline(), 30)
     if b"WORKER READY" not in line:
@@ -196,7 +205,9 @@ async def _measure(
     return result
 
 
-async def run_hookline(args: argparse.Namespace, workers: int) -> dict[str, float]:
+async def run_hookline(
+    args: argparse.Namespace, workers: int, sender: str = "aiohttp"
+) -> dict[str, float]:
     name = f"hookline_bench_{uuid.uuid4().hex[:8]}"
     await _admin_sql(f'CREATE DATABASE "{name}"')
     database_url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
@@ -204,7 +215,7 @@ async def run_hookline(args: argparse.Namespace, workers: int) -> dict[str, floa
     try:
         receiver, port = await spawn_listening([sys.executable, "-m", "bench.receiver"])
         procs.append(receiver)
-        hookline, url = await _start_hookline(f"{database_url}/{name}", args.mode, workers)
+        hookline, url = await _start_hookline(f"{database_url}/{name}", args.mode, workers, sender)
         procs.extend(hookline)
         connector = aiohttp.TCPConnector(limit=64)
         async with aiohttp.ClientSession(connector=connector) as http:
@@ -226,9 +237,14 @@ async def run_hookline(args: argparse.Namespace, workers: int) -> dict[str, floa
 
 
 def _report(
-    hook: dict[str, float], base: dict[str, float] | None, args: argparse.Namespace, workers: int
+    hook: dict[str, float],
+    base: dict[str, float] | None,
+    args: argparse.Namespace,
+    workers: int,
+    sender: str = "aiohttp",
 ) -> None:
     shape = f"{workers} worker process(es)" if args.mode == "worker" else "embedded dispatcher"
+    shape += f", {sender}"
     print(
         f"\nHookline delivery ({shape}, PostgreSQL): N={args.events:,}, "
         f"{args.rate}/s for {args.seconds:.0f} s, {os.cpu_count()} CPUs"
@@ -266,15 +282,39 @@ def _report(
 
 async def main_async(args: argparse.Namespace) -> None:
     counts = [int(w) for w in args.workers.split(",")] if args.mode == "worker" else [0]
-    hooks = [(w, await run_hookline(args, w)) for w in counts]
+    senders = args.sender.split(",")
+    if args.mode == "embedded" and senders != ["aiohttp"]:
+        raise SystemExit("--sender pyreqwest needs --mode worker (the API process is aiohttp's)")
+    runs = [
+        (w, sender, await run_hookline(args, w, sender))
+        for _ in range(args.repeat)
+        for w in counts
+        for sender in senders
+    ]
     base = None
     if not args.no_baseline:
         from bench.celery_baseline import print_results, run_baseline
 
         base = await run_baseline(args.events, args.rate, args.seconds)
         print_results(base)
-    for workers, hook in hooks:
-        _report(hook, base, args, workers)
+    for workers, sender, hook in runs:
+        _report(hook, base, args, workers, sender)
+    if len(senders) > 1:
+        _compare_senders(runs, senders)
+
+
+def _compare_senders(runs: list[tuple[int, str, dict[str, float]]], senders: list[str]) -> None:
+    """End-to-end per sender and worker count, every repeat, and the ratio of medians."""
+    first = senders[0]
+    rows: list[list[object]] = []
+    for workers in sorted({w for w, _, _ in runs}):
+        e2e = {s: [h["e2e_per_s"] for w, t, h in runs if w == workers and t == s] for s in senders}
+        for sender in senders:
+            figures = ", ".join(f"{v:,.0f}" for v in e2e[sender])
+            ratio = statistics.median(e2e[sender]) / statistics.median(e2e[first])
+            rows.append([workers, sender, figures, ratio])
+    print(f"\nend-to-end deliveries/s by sender (ratio of medians vs {first}, same run)")
+    print_table(["workers", "sender", "runs", "ratio"], rows)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -295,6 +335,12 @@ def main(argv: list[str] | None = None) -> None:
         help="worker processes in worker mode; a comma-separated list runs each in turn",
     )
     parser.add_argument("--no-baseline", action="store_true", help="Hookline figures only")
+    parser.add_argument(
+        "--sender",
+        default="aiohttp",
+        help="outbound client of the workers: aiohttp, pyreqwest, or both comma-separated",
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="run every configuration N times")
     parser.add_argument("--quick", action="store_true", help="smoke run: 2,000 events, 3 s")
     args = parser.parse_args(argv)
     if args.quick:

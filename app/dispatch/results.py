@@ -23,9 +23,9 @@ import logging
 import random
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Boolean, Integer, String, Table, Text, and_, bindparam, case, insert, not_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -42,6 +42,9 @@ from app.kit.text import storable_text
 from app.models import Delivery, DeliveryAttempt
 from app.models.delivery import CANCELLED, FAILED, PENDING, SUCCEEDED
 from app.ops import metrics
+
+if TYPE_CHECKING:
+    from app.dispatch.pg_store import PgStore
 
 log = logging.getLogger(__name__)
 
@@ -120,20 +123,21 @@ def _next_state(
     return PENDING, outcome.finished_at + timedelta(seconds=delay)
 
 
-async def record_outcomes(
-    session: AsyncSession,
-    outcomes: Sequence[Outcome],
-    *,
-    settings: Settings,
-    rng: random.Random,
-) -> Counter[str]:
-    """Write a batch of finished attempts; returns how many deliveries ended, by status."""
-    attempts = []
-    updates = []
-    ended: Counter[str] = Counter()
+@dataclass(slots=True)
+class Rows:
+    """A batch of outcomes as the rows to write (shared by both databases' writers)."""
+
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    streaks: list[tuple[str, bool, datetime]] = field(default_factory=list)
+    ended: Counter[str] = field(default_factory=Counter)
+
+
+def outcome_rows(outcomes: Sequence[Outcome], settings: Settings, rng: random.Random) -> Rows:
+    rows = Rows()
     for outcome in outcomes:
         job, now = outcome.job, outcome.finished_at
-        attempts.append(
+        rows.attempts.append(
             {
                 "id": new_id("att"),
                 "delivery_id": job.delivery_id,
@@ -148,8 +152,8 @@ async def record_outcomes(
         status, next_at = _next_state(outcome, settings, rng)
         done = None if status == PENDING else now
         if done is not None:
-            ended[status] += 1
-        updates.append(
+            rows.ended[status] += 1
+        rows.updates.append(
             {
                 "b_id": job.delivery_id,
                 "b_token": job.lease_token,
@@ -163,12 +167,15 @@ async def record_outcomes(
                 "b_done": done,
             }
         )
-    await session.execute(insert(DeliveryAttempt), attempts)
-    await session.execute(_UPDATE, updates)
-    await record_endpoint_outcomes(
-        session, [(o.job.webhook_id, o.succeeded, o.finished_at) for o in outcomes]
-    )
-    return ended
+        rows.streaks.append((job.webhook_id, outcome.succeeded, outcome.finished_at))
+    return rows
+
+
+async def record_outcomes(session: AsyncSession, rows: Rows) -> None:
+    """Write a batch's rows in the session's transaction (SQLite, and any database)."""
+    await session.execute(insert(DeliveryAttempt), rows.attempts)
+    await session.execute(_UPDATE, rows.updates)
+    await record_endpoint_outcomes(session, rows.streaks)
 
 
 def _stripped(outcome: Outcome, exc: BaseException) -> Outcome:
@@ -190,7 +197,9 @@ class ResultWriter:
         settings: Settings,
         *,
         rng: random.Random,
+        pg: "PgStore | None" = None,
     ) -> None:
+        self._pg = pg  # PostgreSQL: one statement per batch on the dispatcher's own pool
         self._sessionmaker = sessionmaker
         self._settings = settings
         self._rng = rng
@@ -280,8 +289,12 @@ class ResultWriter:
                 )
 
     async def _commit(self, batch: Sequence[Outcome]) -> None:
-        async with self._sessionmaker() as session:
-            ended = await record_outcomes(session, batch, settings=self._settings, rng=self._rng)
-            await session.commit()
-        for status, count in ended.items():
+        rows = outcome_rows(batch, self._settings, self._rng)
+        if self._pg is not None:
+            await self._pg.record(rows)
+        else:
+            async with self._sessionmaker() as session:
+                await record_outcomes(session, rows)
+                await session.commit()
+        for status, count in rows.ended.items():
             metrics.DELIVERIES_COMPLETED.labels(status).inc(count)

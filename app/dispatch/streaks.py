@@ -23,6 +23,13 @@ class _Run:
     since: datetime | None = None  # the first of those failures
 
 
+def streak_changes(
+    results: Iterable[tuple[str, bool, datetime]],
+) -> list[tuple[str, bool, int, datetime | None]]:
+    """(webhook id, reset, failures since, first of them) per endpoint of a batch."""
+    return [(w, run.reset, run.failures, run.since) for w, run in _runs(results).items()]
+
+
 def _runs(results: Iterable[tuple[str, bool, datetime]]) -> dict[str, _Run]:
     runs: dict[str, _Run] = {}
     for webhook_id, succeeded, at in results:

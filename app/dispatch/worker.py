@@ -25,6 +25,7 @@ from app.dispatch.attempt import send
 from app.dispatch.breaker import Breakers
 from app.dispatch.claim import Claimer, Job
 from app.dispatch.listen import Listener
+from app.dispatch.pg_store import PgStore
 from app.dispatch.results import Outcome, ResultWriter
 from app.dispatch.scheduler import Scheduler
 from app.egress.sender import AttemptKind
@@ -52,15 +53,18 @@ class Dispatcher:
         self._http = http
         # The lease must outlive a wait in the buffer, an attempt (timeout) and the
         # write of its result.
-        lease = max(float(settings.lease_seconds), settings.delivery_timeout_seconds + 15)
-        self._claimer = Claimer(
-            sessionmaker, postgres=not settings.is_sqlite, lease=timedelta(seconds=lease)
+        self._lease = timedelta(
+            seconds=max(float(settings.lease_seconds), settings.delivery_timeout_seconds + 15)
         )
+        self._sessionmaker = sessionmaker
+        self._rng = rng or random.Random()
+        self._pg: PgStore | None = None
+        self._claimer = Claimer(sessionmaker, postgres=not settings.is_sqlite, lease=self._lease)
         self._breakers = Breakers(
             failures=settings.breaker_failures, cooldown_seconds=settings.breaker_cooldown_seconds
         )
         self._scheduler = Scheduler(settings.dispatcher_concurrency, self._breakers)
-        self._writer = ResultWriter(sessionmaker, settings, rng=rng or random.Random())
+        self._writer = ResultWriter(sessionmaker, settings, rng=self._rng)
         self._wake = asyncio.Event()
         self._stopping = False
         self._more_waiting = False
@@ -83,6 +87,14 @@ class Dispatcher:
         self._wake.set()
 
     async def start(self) -> None:
+        if not self.settings.is_sqlite:  # claims and results on raw asyncpg
+            self._pg = await PgStore.open(self.settings.database_url)
+            self._claimer = Claimer(
+                self._sessionmaker, postgres=True, lease=self._lease, pg=self._pg
+            )
+            self._writer = ResultWriter(
+                self._sessionmaker, self.settings, rng=self._rng, pg=self._pg
+            )
         if self._listener is not None:
             await self._listener.start()
         self._writer.start()
@@ -218,3 +230,5 @@ class Dispatcher:
             with contextlib.suppress(Exception):
                 await self._claimer.release(released, now, now)
             log.info("released %d unfinished deliveries", len(released))
+        if self._pg is not None:
+            await self._pg.close()
