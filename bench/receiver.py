@@ -2,7 +2,9 @@
 
 Every POST is answered 200 at once after stamping its arrival; the benchmark reads
 counts and latencies back over HTTP, so the receiver can live in its own process and
-never share a CPU-bound event loop with the sender being measured.
+never share a CPU-bound event loop with the sender being measured. Paths starting
+`/slow` answer after two seconds and `/fail` answer 500 (the isolation benchmark's
+endpoints in trouble); they are only counted as `troubled`.
 
 Run: python -m bench.receiver [--port 0]   (prints `LISTENING <port>` first)
 """
@@ -40,6 +42,7 @@ except ImportError:  # pragma: no cover - orjson is a dev dependency
 
 
 _SENT_KEYS = ("sentNs", "bench_sent_ns")
+SLOW_SECONDS = 2.0
 
 
 @dataclass
@@ -53,8 +56,10 @@ class ReceiverState:
     last_ns: int = 0
     bad_signatures: int = 0
     latencies_ns: list[int] = field(default_factory=list)
+    troubled: int = 0  # requests to /slow… and /fail… (not in the figures above)
 
     def reset(self) -> None:
+        self.troubled = 0
         self.count = 0
         self.ids = set()
         self.first_ns = self.last_ns = 0
@@ -68,6 +73,7 @@ class ReceiverState:
             "first_ns": self.first_ns,
             "last_ns": self.last_ns,
             "bad_signatures": self.bad_signatures,
+            "troubled": self.troubled,
         }
 
 
@@ -98,6 +104,15 @@ def build_app(state: ReceiverState) -> web.Application:
 
     async def hook(request: web.Request) -> web.Response:
         raw = await request.read()
+        # Endpoints in trouble, for the isolation benchmark: /slow… answers after
+        # SLOW_SECONDS, /fail… answers 500 at once; neither counts in the figures.
+        if request.path.startswith("/slow"):
+            state.troubled += 1
+            await asyncio.sleep(SLOW_SECONDS)
+            return web.Response(status=200)
+        if request.path.startswith("/fail"):
+            state.troubled += 1
+            return web.Response(status=500)
         arrived = time.time_ns()
         state.count += 1
         if not state.first_ns:

@@ -16,6 +16,10 @@ export interface Webhook {
   events: EventType[];
   secretMasked: string;
   enabled: boolean;
+  /** Attempts at once across every worker; null: no limit. */
+  maxInFlight: number | null;
+  /** Attempts per second across every worker; null: no limit. */
+  ratePerSecond: number | null;
   disabledReason: string | null;
   disabledAt: string | null;
   createdAt: string;
@@ -26,6 +30,8 @@ export interface WebhookInput {
   name: string;
   url: string;
   events: EventType[];
+  maxInFlight?: number | null;
+  ratePerSecond?: number | null;
 }
 
 export type WebhookPatch = Partial<WebhookInput> & { enabled?: boolean };

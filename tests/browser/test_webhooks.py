@@ -140,6 +140,41 @@ async def test_edit_updates_the_card_and_the_api(
     )
 
 
+async def test_delivery_limits_are_set_shown_and_removed(
+    dash: Dashboard, tenant: Tenant, http: httpx.AsyncClient, sink: Receiver
+) -> None:
+    webhook = await webhook_for(http, tenant, sink.base_url, APP, name="Limited")
+    page = dash.page
+    await dash.open(tenant)
+    card = page.get_by_test_id("webhook-card")
+    await expect(card.get_by_test_id("webhook-limits")).to_have_count(0)
+
+    await page.get_by_role("button", name="Edit webhook Limited").click()
+    await expect(page.get_by_test_id("webhook-maxInFlight-input")).to_have_value("")
+    await page.get_by_test_id("webhook-maxInFlight-input").fill("0")
+    await page.get_by_test_id("webhook-submit").click()
+    await expect(page.get_by_test_id("field-error-maxInFlight")).not_to_be_empty()
+
+    await page.get_by_test_id("webhook-maxInFlight-input").fill("4")
+    await page.get_by_test_id("webhook-ratePerSecond-input").fill("2.5")
+    await page.get_by_test_id("webhook-submit").click()
+    await expect(page.get_by_test_id("webhook-modal")).to_have_count(0)
+    limits = card.get_by_test_id("webhook-limits")
+    await expect(limits).to_have_text("Limits: ≤ 4 at once · ≤ 2.5/s")
+    await dash.shot()
+    stored = (await http.get(f"/v1/webhooks/{webhook['id']}", headers=tenant.headers)).json()
+    assert (stored["maxInFlight"], stored["ratePerSecond"]) == (4, 2.5)
+
+    await page.get_by_role("button", name="Edit webhook Limited").click()
+    await expect(page.get_by_test_id("webhook-ratePerSecond-input")).to_have_value("2.5")
+    await page.get_by_test_id("webhook-maxInFlight-input").fill("")
+    await page.get_by_test_id("webhook-ratePerSecond-input").fill("")
+    await page.get_by_test_id("webhook-submit").click()
+    await expect(card.get_by_test_id("webhook-limits")).to_have_count(0)
+    stored = (await http.get(f"/v1/webhooks/{webhook['id']}", headers=tenant.headers)).json()
+    assert (stored["maxInFlight"], stored["ratePerSecond"]) == (None, None)
+
+
 async def test_copy_secret_puts_the_full_secret_on_the_clipboard(
     dash: Dashboard, tenant: Tenant, http: httpx.AsyncClient, sink: Receiver
 ) -> None:

@@ -25,6 +25,19 @@ function iconButton(name: "edit" | "trash", label: string, testid: string, onCli
   return btn;
 }
 
+/** "≤ 4 at once · ≤ 2.5/s" when the webhook has limits; nothing otherwise. */
+export function limitsText(w: Pick<Webhook, "maxInFlight" | "ratePerSecond">): string {
+  const parts: string[] = [];
+  if (w.maxInFlight !== null) parts.push(`≤ ${w.maxInFlight} at once`);
+  if (w.ratePerSecond !== null) parts.push(`≤ ${w.ratePerSecond}/s`);
+  return parts.join(" · ");
+}
+
+function limitsLine(w: Webhook): HTMLElement | null {
+  const text = limitsText(w);
+  return text ? h("p", { class: "muted small", testid: "webhook-limits", text: `Limits: ${text}` }) : null;
+}
+
 export function webhookCard(w: Webhook, actions: CardActions): HTMLElement {
   const disabled = !w.enabled;
   const disabledBlock = disabled
@@ -76,6 +89,7 @@ export function webhookCard(w: Webhook, actions: CardActions): HTMLElement {
     ),
     h("p", { class: "webhook-url", testid: "webhook-url", attrs: { title: w.url }, text: w.url }),
     h("div", { class: "badge-row", testid: "webhook-events" }, ...w.events.map(eventBadge)),
+    limitsLine(w),
     h(
       "div",
       { class: "secret-row" },

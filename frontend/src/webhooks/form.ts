@@ -4,8 +4,25 @@ import { CATALOGUE, EVENT_TYPES, type EventType } from "../catalogue";
 import { errorMessage, h } from "../ui/dom";
 import { openModal } from "../ui/modal";
 
-type Field = "name" | "url" | "events";
-const FIELDS: readonly Field[] = ["name", "url", "events"];
+type Field = "name" | "url" | "events" | "maxInFlight" | "ratePerSecond";
+const FIELDS: readonly Field[] = ["name", "url", "events", "maxInFlight", "ratePerSecond"];
+
+/** An optional limit as typed: empty means no limit (null); anything else is sent as a number
+ * and the API validates it (its 422 shows under the field). */
+export function limitValue(raw: string): number | null {
+  const text = raw.trim();
+  return text === "" ? null : Number(text);
+}
+
+function limitInput(id: Field, placeholder: string, value: number | null | undefined): HTMLInputElement {
+  const input = h("input", {
+    class: "input",
+    testid: `webhook-${id}-input`,
+    attrs: { id: `wh-${id}`, name: id, type: "number", min: "0", step: "any", placeholder, "aria-describedby": `wh-${id}-error` },
+  });
+  input.value = value === null || value === undefined ? "" : String(value);
+  return input;
+}
 
 /** Maps an API field key ("url", "events.0", "body.name") to the form field it belongs to. */
 export function fieldFor(key: string): Field | null {
@@ -62,6 +79,8 @@ export function openWebhookForm(api: Api, existing: Webhook | null, onSaved: (w:
     );
     return { type, box, label };
   });
+  const maxInFlightInput = limitInput("maxInFlight", "No limit", existing?.maxInFlight);
+  const rateInput = limitInput("ratePerSecond", "No limit", existing?.ratePerSecond);
   const formError = h("p", { class: "form-error", testid: "form-error", attrs: { role: "alert" } });
   const submit = h("button", {
     class: "btn btn-primary",
@@ -105,6 +124,33 @@ export function openWebhookForm(api: Api, existing: Webhook | null, onSaved: (w:
       h("div", { class: "check-list" }, ...boxes.map((b) => b.label)),
       errors.events,
     ),
+    h(
+      "fieldset",
+      { class: "field" },
+      h("legend", { class: "label", text: "Delivery limits (optional)" }),
+      h(
+        "div",
+        { class: "limit-row" },
+        h(
+          "div",
+          {},
+          h("label", { class: "small", attrs: { for: "wh-maxInFlight" }, text: "Attempts at once" }),
+          maxInFlightInput,
+          errors.maxInFlight,
+        ),
+        h(
+          "div",
+          {},
+          h("label", { class: "small", attrs: { for: "wh-ratePerSecond" }, text: "Attempts per second" }),
+          rateInput,
+          errors.ratePerSecond,
+        ),
+      ),
+      h("p", {
+        class: "hint",
+        text: "Held across every worker. Empty: Hookline adapts to the endpoint by itself.",
+      }),
+    ),
     formError,
   );
 
@@ -112,6 +158,8 @@ export function openWebhookForm(api: Api, existing: Webhook | null, onSaved: (w:
     name: nameInput,
     url: urlInput,
     events: boxes[0]?.box ?? nameInput,
+    maxInFlight: maxInFlightInput,
+    ratePerSecond: rateInput,
   };
 
   function clearErrors(): void {
@@ -151,7 +199,13 @@ export function openWebhookForm(api: Api, existing: Webhook | null, onSaved: (w:
     ev.preventDefault();
     clearErrors();
     const events: EventType[] = boxes.filter((b) => b.box.checked).map((b) => b.type);
-    const input = { name: nameInput.value, url: urlInput.value.trim(), events };
+    const input = {
+      name: nameInput.value,
+      url: urlInput.value.trim(),
+      events,
+      maxInFlight: limitValue(maxInFlightInput.value),
+      ratePerSecond: limitValue(rateInput.value),
+    };
     submit.disabled = true;
     const request = existing ? api.updateWebhook(existing.id, input) : api.createWebhook(input);
     request
