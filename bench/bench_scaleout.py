@@ -47,8 +47,6 @@ def _worker_env(database_url: str) -> dict[str, str]:
             "HOOKLINE_AUTO_MIGRATE": "false",
             "HOOKLINE_ALLOW_PRIVATE_TARGETS": "true",
             "HOOKLINE_LOG_LEVEL": "warning",
-            "HOOKLINE_ENDPOINT_CONCURRENCY": "256",  # one fast endpoint takes all the traffic
-            "HOOKLINE_DISPATCHER_CONCURRENCY": "512",
         }
     )
 
