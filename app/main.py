@@ -141,4 +141,11 @@ def create_asgi(settings: Settings) -> Any:
     """The production ASGI app: the API plus the dispatcher and the live feed."""
     app = create_app(settings)
     # Socket.IO answers /socket.io/; everything else (lifespan included) goes to FastAPI.
-    return socketio.ASGIApp(live_feed(app).sio, other_asgi_app=app, socketio_path="socket.io")
+    asgi = socketio.ASGIApp(live_feed(app).sio, other_asgi_app=app, socketio_path="socket.io")
+    # Socket.IO's requests never reach FastAPI's middleware: the same body limit in front.
+    return BodyLimitMiddleware(
+        asgi,
+        limit=settings.max_body_bytes,
+        ingest_limit=settings.max_event_bytes,
+        ingest_paths=INGEST_PATHS,
+    )

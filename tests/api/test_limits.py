@@ -160,3 +160,11 @@ def test_every_route_with_a_body_authenticates_before_reading_it(database_url: s
     for route in with_body:
         assert isinstance(route, ApiRoute), f"{route.path}: router needs route_class=ApiRoute"
         assert early_auth_of(route.dependant) is not None, route.path
+
+
+async def test_the_live_feed_path_has_the_limit_too(server: RunningServer) -> None:
+    """Socket.IO answers /socket.io/ before FastAPI's middleware; the limit is in front."""
+    path = "/socket.io/?EIO=4&transport=polling"
+    answer = await upload(server.url, path, headers=JSON, total=HUGE, send_body=False)
+    assert answer.status == 413, answer.body
+    assert answer.json()["error"]["code"] == "payload_too_large"

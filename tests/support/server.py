@@ -86,7 +86,7 @@ async def serve(settings: Settings) -> AsyncIterator[RunningServer]:
                     raise RuntimeError("uvicorn exited during start-up")
                 await asyncio.sleep(0.02)
         port = sock.getsockname()[1]
-        yield RunningServer(f"http://127.0.0.1:{port}", getattr(asgi, "other_asgi_app", asgi))
+        yield RunningServer(f"http://127.0.0.1:{port}", fastapi_app_of(asgi))
     finally:
         server.should_exit = True
         try:
@@ -95,6 +95,13 @@ async def serve(settings: Settings) -> AsyncIterator[RunningServer]:
             server.force_exit = True
             await asyncio.wait_for(task, STOP_TIMEOUT)
         sock.close()
+
+
+def fastapi_app_of(asgi: Any) -> FastAPI:
+    """The FastAPI app inside `create_asgi`'s wrappers (body limit, Socket.IO)."""
+    while not isinstance(asgi, FastAPI):
+        asgi = getattr(asgi, "other_asgi_app", None) or asgi.app
+    return asgi
 
 
 def settings_json(settings: Settings) -> str:
