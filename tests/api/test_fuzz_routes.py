@@ -67,11 +67,10 @@ bodies = st.one_of(
     st.just(b""),
 )
 queries = st.dictionaries(st.sampled_from(QUERY_KEYS) | PRINTABLE, PRINTABLE, max_size=3)
-extra_headers = st.dictionaries(
-    st.sampled_from(["X-Request-ID", "Accept", "Idempotency-Key", "X-Forwarded-For"]),
-    PRINTABLE,
-    max_size=2,
-)
+header_names = st.sampled_from(
+    ["X-Request-ID", "Accept", "Accept-Encoding", "Idempotency-Key", "X-Forwarded-For", "Origin"]
+) | st.from_regex(r"X-[A-Za-z0-9-]{1,12}", fullmatch=True)
+extra_headers = st.dictionaries(header_names, PRINTABLE, max_size=3)
 # Half the time the credential the route wants, so requests get past authentication.
 credentials = st.sampled_from(["right"] * 6 + ["reseller", "other", "ingest", "admin"])
 credentials |= st.sampled_from(["invalid", "none", "junk"])
