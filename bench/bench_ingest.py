@@ -53,6 +53,7 @@ PG_ADMIN = os.environ.get("HOOKLINE_TEST_PG_DSN", "postgresql://postgres@127.0.0
 RATE = 1000
 BATCH_EVENTS = 1000
 BATCH_CLIENTS = 4
+REDIS_URL = "redis://127.0.0.1:6379/6"  # the live feed across `--api-workers` processes
 
 
 def _free_port() -> int:
@@ -137,7 +138,7 @@ async def _http_json(port: int, method: str, path: str, token: str, body: Any) -
         connection.close()
 
 
-async def start_server(tree: Path, database_url: str) -> Server:
+async def start_server(tree: Path, database_url: str, workers: int = 1) -> Server:
     port = _free_port()
     env = bench_env(
         {
@@ -147,9 +148,13 @@ async def start_server(tree: Path, database_url: str) -> Server:
         }
     )
     env["PYTHONPATH"] = str(tree)
+    command = [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    if workers > 1:
+        command += ["--workers", str(workers)]
+        env["HOOKLINE_REDIS_URL"] = REDIS_URL
     # Started in the tree itself, so `python -m app` imports that tree's code.
     proc = await asyncio.create_subprocess_exec(
-        *[sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        *command,
         cwd=tree,
         env=env,
         stdout=asyncio.subprocess.DEVNULL,
@@ -290,7 +295,7 @@ async def measure_server(tree: Path, kind: str, args: argparse.Namespace) -> dic
         database_url = _pg_url(name)
     else:
         database_url = f"sqlite+aiosqlite:///{state / 'bench.db'}"
-    server = await start_server(tree, database_url)
+    server = await start_server(tree, database_url, args.api_workers if tree == REPO_ROOT else 1)
     try:
         result: dict[str, Any] = {"levels": {}}
         for clients in args.clients:
@@ -491,6 +496,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--databases", default="postgres,sqlite")
     parser.add_argument("--baseline-tree", type=Path, help="a worktree of the code to compare")
     parser.add_argument("--quick", action="store_true", help="smoke run: 1 s per measurement")
+    parser.add_argument(
+        "--api-workers",
+        type=int,
+        default=1,
+        help="serve --workers N for the current tree (PostgreSQL only; Redis DB 6)",
+    )
     args = parser.parse_args(argv)
     args.clients = [int(part) for part in args.clients.split(",")]
     args.databases = args.databases.split(",")

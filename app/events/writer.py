@@ -277,8 +277,16 @@ class PgWriter:
         return cls(pool)
 
     async def write(self, items: Sequence[Prepared], now: datetime, ttl: timedelta) -> None:
-        async with self._pool.acquire(timeout=10) as connection, connection.transaction():
-            await _write(_PgTx(connection, now), items, now, ttl)
+        async with self._pool.acquire(timeout=10) as connection:
+            try:
+                async with connection.transaction():
+                    await _write(_PgTx(connection, now), items, now, ttl)
+            except (asyncpg.InterfaceError, asyncpg.exceptions.InternalClientError) as exc:
+                # The client's side of a connection that broke mid-transaction (seen when
+                # the server shuts down during a statement): nothing was committed, the
+                # connection is unusable. Not a verdict on the statement: "unreachable".
+                connection.terminate()
+                raise ConnectionError(f"PostgreSQL connection broke: {exc}") from exc
 
     async def prune(self, now: datetime) -> None:
         async with self._pool.acquire(timeout=10) as connection:
