@@ -16,7 +16,6 @@ steps and the same after-commit signals.
 """
 
 import asyncio
-import gc
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -242,10 +241,6 @@ async def ingest_component(app: FastAPI) -> AsyncIterator[Ingest]:
         ingest = Ingest(committer, ByteBudget(settings.ingest_max_bytes_in_flight))
         app.state.ingest = ingest
         committer.start()
-        # Everything built at start-up (app, routes, models, schemas) leaves the collector's
-        # generations: a full collection then walks only what requests made, instead of
-        # stalling every request in flight for tens of milliseconds.
-        gc.freeze()
         try:
             yield ingest
         finally:
