@@ -170,4 +170,4 @@ async def test_one_tenants_flood_does_not_hold_back_anothers_event(
         [event] = await quiet_client.wait_events(1)
         assert event["id"] == f"{quiet.reseller_id}_0"
         # Round robin: the quiet tenant's event went out second, not after the flood.
-        assert len(flood_client.events) < FLOOD // 10
+        assert len(flood_client.events) < FLOOD // 3  # unfair: all 300 first, ~3 s
