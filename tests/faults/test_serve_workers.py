@@ -13,6 +13,8 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
+from tests.conftest import _require_kind
+from tests.support.databases import DatabaseFactory
 from tests.support.factories import ADMIN_TOKEN, app_event, new_tenant, new_webhook
 from tests.support.live_client import live_client
 from tests.support.server import REPO_ROOT
@@ -65,14 +67,17 @@ def _api_children(pid: int) -> list[int]:
 
 
 async def test_two_api_processes_serve_and_share_the_live_feed(
-    database_url: str, db_kind: str
+    databases: DatabaseFactory, pg_ready: bool
 ) -> None:
-    if db_kind != "postgres":
-        pytest.skip("serve --workers N needs PostgreSQL")
+    await _require_kind("postgres", pg_ready)  # --workers N is PostgreSQL only
+    database_url = await databases.fresh("postgres")
     redis = aioredis.Redis.from_url(REDIS_URL)
     try:
         await redis.ping()
     except (OSError, aioredis.RedisError):
+        await redis.aclose()
+        if os.environ.get("HOOKLINE_TEST_REQUIRE_REDIS"):
+            pytest.fail(f"Redis is required but unreachable at {REDIS_URL}")
         pytest.skip(f"Redis unreachable at {REDIS_URL}")
     await redis.flushdb()
     port = _port()
@@ -128,14 +133,16 @@ async def test_two_api_processes_serve_and_share_the_live_feed(
 
 
 @pytest.mark.parametrize(
-    ("database_url_kind", "redis", "message"),
-    [("sqlite", True, b"needs PostgreSQL"), ("postgres", False, b"needs HOOKLINE_REDIS_URL")],
+    ("database_url", "redis", "message"),
+    [
+        ("sqlite+aiosqlite:///./never-opened.db", True, b"needs PostgreSQL"),
+        ("postgresql+asyncpg://postgres@127.0.0.1:1/never", False, b"needs HOOKLINE_REDIS_URL"),
+    ],
 )
 async def test_workers_without_postgres_or_redis_are_refused(
-    database_url: str, db_kind: str, database_url_kind: str, redis: bool, message: bytes
+    database_url: str, redis: bool, message: bytes
 ) -> None:
-    if db_kind != database_url_kind:
-        pytest.skip("one case per database")
+    # Refused before anything is opened: neither database is ever connected to.
     extra = {"HOOKLINE_REDIS_URL": REDIS_URL} if redis else {}
     proc = await asyncio.create_subprocess_exec(
         *[sys.executable, "-m", "app", "serve", "--port", str(_port()), "--workers", "2"],
