@@ -163,7 +163,12 @@ class Dispatcher:
         try:
             outcome = await send(self._http, job, settings=self.settings, clock=self.clock)
         except Exception as exc:  # a defect, not the endpoint: still an outcome
-            log.exception("attempt of delivery %s failed unexpectedly", job.delivery_id)
+            # The type only: an exception's text may quote the webhook URL (its tokens).
+            log.error(
+                "attempt of delivery %s failed unexpectedly: %s",
+                job.delivery_id,
+                type(exc).__name__,
+            )
             now = self.clock()
             outcome = Outcome(
                 job=job,
