@@ -5,6 +5,8 @@ to the same loopback receiver (bench.receiver, its own process): signed 1 KiB PO
 (`delivery_headers`, a fresh timestamp and HMAC per request), C requests in flight.
 The target is a name, `receiver.bench.test`, that a table resolver maps to 127.0.0.1,
 so both clients take the guarded resolve path (pyreqwest: resolve, vet, pin).
+`pyreqwest-raw` is for the record only: pyreqwest alone, no guard, no `post_signed`
+(`client.post(url).send()` to 127.0.0.1, the body read whole), what the adapter costs.
 CPU is the process's CPU time (every thread: pyreqwest's Tokio runtime included) over
 the wall time, as a share of one core.
 
@@ -20,14 +22,16 @@ import statistics
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
 import uvloop
 from aiohttp.abc import AbstractResolver, ResolveResult
+from pyreqwest.client import ClientBuilder
 
 from app.egress.client import USER_AGENT, create_http_session
-from app.egress.sender import PostResult, post_signed
+from app.egress.sender import AttemptKind, PostResult, post_signed
 from app.wire.signature import delivery_headers
 from bench.bench_delivery import Receiver
 from bench.common import bench_env, envelope_body, print_table, spawn_listening, terminate
@@ -36,7 +40,7 @@ from bench.reqwest_sender import post_signed as reqwest_post_signed
 
 HOST = "receiver.bench.test"
 SECRET = "whsec_bench-sender-0123456789"
-SENDERS = ("aiohttp", "pyreqwest")
+SENDERS = ("aiohttp", "pyreqwest", "pyreqwest-raw")
 
 
 class LoopbackResolver(AbstractResolver):
@@ -113,6 +117,21 @@ async def _run_one(sender: str, url: str, n: int, in_flight: int) -> dict[str, f
 
             await _drive(send_aiohttp, url, 500, in_flight)  # warm: connections, caches
             return await _drive(send_aiohttp, url, n, in_flight)
+    if sender == "pyreqwest-raw":
+        async with ClientBuilder().follow_redirects(False).no_proxy().build() as raw:
+            literal = url.replace(HOST, "127.0.0.1")
+            limit = timedelta(seconds=common["timeout_seconds"])
+
+            async def send_raw(_: str, body: bytes, headers: dict[str, str]) -> PostResult:
+                request = raw.post(literal).headers(headers).body_bytes(body).timeout(limit)
+                response = await request.build().send()
+                await response.bytes()
+                ok = 200 <= response.status < 300
+                kind = AttemptKind.SUCCESS if ok else AttemptKind.HTTP_ERROR
+                return PostResult(kind=kind, latency_ms=0, status=response.status)
+
+            await _drive(send_raw, url, 500, in_flight)
+            return await _drive(send_raw, url, n, in_flight)
     async with ReqwestSession(allow_private=True, resolver=LoopbackResolver()) as client:
 
         async def send_reqwest(url: str, body: bytes, headers: dict[str, str]) -> PostResult:
