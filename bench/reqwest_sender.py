@@ -21,6 +21,12 @@ The guard, as in `app.egress.resolver`:
 
 pyreqwest's errors become the aiohttp exceptions `describe_client_error` knows, built
 from the error's causes without the URL (reqwest's first cause quotes it in full).
+
+Differences that remain: header names go out lower-cased (pyreqwest offers that or
+Title-Case, never the names as given, which aiohttp sends); one address is pinned per
+name (aiohttp tries each vetted answer in turn); a name is resolved again after
+`RESOLVE_TTL_SECONDS`, not per new connection (reqwest shows no connection events);
+pinned clients are not evicted (fine for a benchmark, not for thousands of endpoints).
 """
 
 from __future__ import annotations
@@ -125,7 +131,7 @@ class ReqwestSession:
             .zstd(False)
             .deflate(False)
             .referer(False)
-            .http1_lower_case_headers()  # no way to keep the case as given (aiohttp does)
+            .http1_lower_case_headers()  # see the module docstring
             .user_agent(USER_AGENT)
             .pool_idle_timeout(timedelta(seconds=IDLE_SECONDS))
         )
