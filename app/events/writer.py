@@ -225,35 +225,22 @@ class _PgTx:
         return {(r[0], r[1]): (r[2], bytes(r[3])) for r in rows}
 
     async def insert(self, items: Sequence[Prepared]) -> None:
-        columns: list[list[Any]] = [[] for _ in range(16)]
-        for item in items:
-            for e in item.events:
-                for column, value in zip(
-                    columns,
-                    (
-                        e.id,
-                        item.reseller_id,
-                        item.organisation_id,
-                        e.event_type,
-                        e.user_id,
-                        e.team_id,
-                        e.timestamp_ms,
-                        e.body,
-                        len(e.body),
-                        item.received_at,
-                    ),
-                    strict=False,
-                ):
-                    column.append(value)
-            for delivery_id, event_id, webhook_id, event_type in item.delivery_rows:
-                for column, value in zip(
-                    columns[10:],
-                    (delivery_id, item.reseller_id, event_id, webhook_id, event_type),
-                    strict=False,
-                ):
-                    column.append(value)
-                columns[15].append(item.received_at)
-        if columns[0]:
+        events = [
+            (
+                *(e.id, item.reseller_id, item.organisation_id, e.event_type, e.user_id),
+                *(e.team_id, e.timestamp_ms, e.body, len(e.body), item.received_at),
+            )
+            for item in items
+            for e in item.events
+        ]
+        deliveries = [
+            (delivery_id, item.reseller_id, event_id, webhook_id, event_type, item.received_at)
+            for item in items
+            for delivery_id, event_id, webhook_id, event_type in item.delivery_rows
+        ]
+        if events:  # one array per column (10 for the events, 6 for the deliveries)
+            columns = [list(column) for column in zip(*events, strict=True)]
+            columns += [list(column) for column in zip(*deliveries, strict=True)] or [[]] * 6
             await self._connection.execute(_PG_INSERT, *columns)
 
 
