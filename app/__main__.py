@@ -107,7 +107,7 @@ def _demo(settings: Settings, host: str, port: int, state_dir: Path, traffic: bo
     """
     from app.db.engine import create_engine, create_sessionmaker
     from app.demo import DemoTenant, admin_token, ensure_demo_tenant
-    from app.demo_traffic import start_demo
+    from app.demo.traffic import start_demo
 
     if settings.admin_token is None:
         settings = settings.model_copy(update={"admin_token": _secret(admin_token(state_dir))})
@@ -161,7 +161,7 @@ def _add_demo_traffic(commands: "argparse._SubParsersAction[argparse.ArgumentPar
 def _demo_traffic(args: argparse.Namespace) -> None:
     import json
 
-    from app.demo_traffic import TrafficStats, send_events, summary
+    from app.demo.traffic import TrafficStats, send_events, summary
 
     keys: list[str] = args.ingest_keys or []
     if not keys:

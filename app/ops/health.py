@@ -2,13 +2,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from app import __version__
+
 router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
 async def healthz() -> dict[str, str]:
-    """Liveness: the process answers."""
-    return {"status": "ok"}
+    """Liveness: the process answers, with the version it runs (the one in its User-Agent)."""
+    return {"status": "ok", "version": __version__}
 
 
 @router.get("/readyz", responses={503: {"description": "Database unreachable"}})

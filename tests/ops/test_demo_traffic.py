@@ -14,8 +14,8 @@ import pytest_asyncio
 from fastapi import FastAPI
 
 from app.config import Settings
-from app.demo_jpeg import screenshot_jpeg
-from app.demo_traffic import (
+from app.demo.jpeg import screenshot_jpeg
+from app.demo.traffic import (
     DEMO_WEBHOOK,
     EVENT_TYPES,
     make_event,

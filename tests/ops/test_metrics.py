@@ -10,7 +10,7 @@ import random
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from app.demo_traffic import make_event, organisation_for
+from app.demo.traffic import make_event, organisation_for
 from tests.support.factories import EVENT_TYPES, app_event, new_tenant, new_webhook
 
 FAMILIES = (

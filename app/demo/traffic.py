@@ -2,7 +2,7 @@
 
 Each ingest key stands for one organisation with a few teams and users; events follow
 the desktop agent's shapes (SPEC Appendix A) and screenshots carry a real JPEG
-(`demo_jpeg`). Sending is open-loop:
+(`app.demo.jpeg`). Sending is open-loop:
 requests leave on schedule at the chosen rate whatever the server's latency (bounded
 in flight), which is what a fleet of desktops does and what a benchmark must measure.
 """
@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from app.demo_jpeg import screenshot_jpeg
+from app.demo.jpeg import screenshot_jpeg
 from app.events.catalogue import ACTIVITY_TRACKING, APP_TRACKING, SCREENSHOT_TRACKING
 
 # (name, type, category, domain, path, productivity)

@@ -1,4 +1,5 @@
 """The embedded default's demo tenant: a reseller, two organisations and a webhook target.
+(`traffic` posts synthetic events for it, `jpeg` draws their screenshots.)
 
 The plaintext keys are kept in `.hookline/demo.json` (git-ignored, mode 600) so that
 `make run` can print them again on the next start; keys are otherwise never stored.
