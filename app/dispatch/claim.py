@@ -21,7 +21,7 @@ a limit across processes are claimed apart, one locked webhook row at a time
 
 import asyncio
 import secrets
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import cast
@@ -124,19 +124,12 @@ class Claimer:
         budgets: "_Budgets",
         skip: Collection[str],
     ) -> tuple[list[Job], bool]:
-        used: dict[str, int] = {}
-        chosen: list[str] = []
-        more = False
-        # Rows over an endpoint's budget are dropped; when that leaves room, look
-        # again past the endpoints now full, so a backlog of one endpoint cannot push
-        # another's fresh rows out of this claim.
-        for _ in range(REFILL_ROUNDS):
-            saturated = budgets.full(used)
-            wanted = limit - len(chosen)
+        async def due_rows(
+            wanted: int, excluded: list[str], chosen: list[str]
+        ) -> Sequence[tuple[str, str]]:
             due = select(Delivery.id, Delivery.webhook_id).where(
                 Delivery.status == PENDING, Delivery.next_attempt_at <= now
             )
-            excluded = sorted(set(saturated) | set(skip))
             if excluded:
                 due = due.where(Delivery.webhook_id.not_in(excluded))
             if chosen:
@@ -144,73 +137,42 @@ class Claimer:
             due = due.order_by(Delivery.next_attempt_at).limit(wanted)
             if self._postgres:
                 due = due.with_for_update(skip_locked=True, of=Delivery)
-            rows = (await session.execute(due)).all()
+            rows = [(d_id, w_id) for d_id, w_id in (await session.execute(due)).all()]
             if not self._postgres:
                 await session.commit()  # end the read; the UPDATE re-checks dueness
-            picked = _within_budget(rows, budgets, used)
-            chosen += picked
-            # More may be waiting: a full batch, rows over an endpoint's budget, or
-            # endpoints skipped because they were full. Paused endpoints (budget 0)
-            # do not count: nothing frees them but time, and polling covers that.
-            busy = [w for w in saturated if budgets.of(w) > 0]
-            more = len(rows) >= wanted or len(picked) < len(rows) or bool(busy)
-            if len(picked) == len(rows) or len(chosen) >= limit:
-                break
+            return rows
+
+        chosen, more = await _choose(due_rows, limit, budgets, skip)
         jobs = await self._take(session, chosen, now) if chosen else []
         return jobs, more
 
     async def _claim_open_pg(
         self, now: datetime, limit: int, budgets: "_Budgets", skip: Collection[str]
     ) -> tuple[list[Job], bool]:
-        """The same rounds as `_claim_open`, as two statements on the fast path."""
-        assert self._pg is not None
-        used: dict[str, int] = {}
-        chosen: list[str] = []
-        more = False
-        for _ in range(REFILL_ROUNDS):
-            saturated = budgets.full(used)
-            wanted = limit - len(chosen)
-            excluded = sorted(set(saturated) | set(skip))
-            rows = await self._pg.due(now, wanted, excluded, chosen)
-            picked = _within_budget(rows, budgets, used)
-            chosen += picked
-            busy = [w for w in saturated if budgets.of(w) > 0]
-            more = len(rows) >= wanted or len(picked) < len(rows) or bool(busy)
-            if len(picked) == len(rows) or len(chosen) >= limit:
-                break
+        """The same choice as `_claim_open`; then one statement takes the rows."""
+        pg = self._pg
+        assert pg is not None
+
+        async def due_rows(
+            wanted: int, excluded: list[str], chosen: list[str]
+        ) -> Sequence[tuple[str, str]]:
+            return await pg.due(now, wanted, excluded, chosen)
+
+        chosen, more = await _choose(due_rows, limit, budgets, skip)
         if not chosen:
             return [], more
         token = secrets.token_hex(16)
         leased_until = now + self.lease
-        records = await self._pg.take(chosen, now, leased_until, token)
         jobs: list[Job] = []
         gone: list[str] = []
-        for r in records:
+        for r in await pg.take(chosen, now, leased_until, token):
             if not r["live"]:
                 gone.append(r["id"])  # disabled or deleted since the delivery was queued
                 continue
-            jobs.append(
-                Job(
-                    delivery_id=r["id"],
-                    lease_token=token,
-                    leased_until=leased_until,
-                    attempt_number=r["attempt_count"] + 1,
-                    webhook_id=r["webhook_id"],
-                    event_type=r["event_type"],
-                    url=r["url"],
-                    secret=r["secret"],
-                    body=r["body"],
-                )
-            )
+            jobs.append(_job(token, leased_until, *(r[k] for k in _JOB_COLUMNS)))
         if gone:
             async with self._sessionmaker() as session:
-                await cancel_pending(
-                    session,
-                    now=now,
-                    reason="Webhook disabled or deleted",
-                    delivery_ids=gone,
-                    keep_leases=False,
-                )
+                await _cancel_gone(session, gone, now)
                 await session.commit()
         return jobs, more
 
@@ -281,27 +243,9 @@ class Claimer:
             if not enabled or deleted_at is not None:
                 gone.append(d_id)  # disabled or deleted since the delivery was queued
                 continue
-            jobs.append(
-                Job(
-                    delivery_id=d_id,
-                    lease_token=token,
-                    leased_until=leased_until,
-                    attempt_number=count + 1,
-                    webhook_id=w_id,
-                    event_type=e_type,
-                    url=url,
-                    secret=secret,
-                    body=body,
-                )
-            )
+            jobs.append(_job(token, leased_until, d_id, count, w_id, e_type, url, secret, body))
         if gone:
-            await cancel_pending(
-                session,
-                now=now,
-                reason="Webhook disabled or deleted",
-                delivery_ids=gone,
-                keep_leases=False,
-            )
+            await _cancel_gone(session, gone, now)
         return jobs
 
     async def defer_endpoint(self, webhook_id: str, until: datetime, now: datetime) -> int:
@@ -370,3 +314,72 @@ def _within_budget(
             used[webhook_id] = used.get(webhook_id, 0) + 1
             chosen.append(delivery_id)
     return chosen
+
+
+_JOB_COLUMNS = ("id", "attempt_count", "webhook_id", "event_type", "url", "secret", "body")
+
+
+def _job(
+    token: str,
+    leased_until: datetime,
+    delivery_id: str,
+    attempt_count: int,
+    webhook_id: str,
+    event_type: str,
+    url: str,
+    secret: str,
+    body: bytes,
+) -> Job:
+    return Job(
+        delivery_id=delivery_id,
+        lease_token=token,
+        leased_until=leased_until,
+        attempt_number=attempt_count + 1,
+        webhook_id=webhook_id,
+        event_type=event_type,
+        url=url,
+        secret=secret,
+        body=body,
+    )
+
+
+async def _cancel_gone(session: AsyncSession, delivery_ids: list[str], now: datetime) -> None:
+    """Claimed rows whose webhook was disabled or deleted since: cancelled, lease cleared."""
+    await cancel_pending(
+        session,
+        now=now,
+        reason="Webhook disabled or deleted",
+        delivery_ids=delivery_ids,
+        keep_leases=False,
+    )
+
+
+DueRows = Callable[[int, list[str], list[str]], Awaitable[Sequence[tuple[str, str]]]]
+
+
+async def _choose(
+    due_rows: DueRows, limit: int, budgets: _Budgets, skip: Collection[str]
+) -> tuple[list[str], bool]:
+    """The rows to claim, within budgets, and whether more may be waiting.
+
+    `due_rows(wanted, excluded endpoints, ids chosen already)` reads due rows oldest first.
+    Rows over an endpoint's budget are dropped; when that leaves room, look again past the
+    endpoints now full, so a backlog of one endpoint cannot push another's fresh rows out
+    of this claim."""
+    used: dict[str, int] = {}
+    chosen: list[str] = []
+    more = False
+    for _ in range(REFILL_ROUNDS):
+        saturated = budgets.full(used)
+        wanted = limit - len(chosen)
+        rows = await due_rows(wanted, sorted(set(saturated) | set(skip)), chosen)
+        picked = _within_budget(rows, budgets, used)
+        chosen += picked
+        # More may be waiting: a full batch, rows over an endpoint's budget, or endpoints
+        # skipped because they were full. Paused endpoints (budget 0) do not count:
+        # nothing frees them but time, and polling covers that.
+        busy = [w for w in saturated if budgets.of(w) > 0]
+        more = len(rows) >= wanted or len(picked) < len(rows) or bool(busy)
+        if len(picked) == len(rows) or len(chosen) >= limit:
+            break
+    return chosen, more

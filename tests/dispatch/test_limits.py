@@ -3,12 +3,10 @@ worker processes on PostgreSQL (and in one process on SQLite). Counts only: the 
 attempts a receiver ever had open at once, and the most arrivals in any one second."""
 
 import asyncio
-import os
 
 import pytest
 
 from tests.dispatch.helpers import dispatching
-from tests.support.databases import DatabaseFactory
 from tests.support.factories import new_tenant, new_webhook
 from tests.support.receiver import Receiver, Reply
 from tests.support.workers import api, ingest, kill, start_worker
@@ -33,15 +31,6 @@ def most_at_once(receiver: Receiver, hold: float) -> int:
 def most_in_one_second(receiver: Receiver) -> int:
     times = sorted(r.at for r in receiver.requests)
     return max(sum(1 for t in times[i:] if t < start + 1.0) for i, start in enumerate(times))
-
-
-@pytest.fixture(scope="module")
-async def pg_url(databases: DatabaseFactory, pg_ready: bool) -> str:
-    if not pg_ready:
-        if os.environ.get("HOOKLINE_TEST_REQUIRE_POSTGRES"):
-            pytest.fail("PostgreSQL is required but unreachable")
-        pytest.skip("PostgreSQL unreachable")
-    return await databases.fresh("postgres")
 
 
 async def _wait_count(receiver: Receiver, count: int, timeout: float) -> None:

@@ -3,28 +3,24 @@ between concurrent workers. Real `python -m app worker` subprocesses, a real rec
 """
 
 import asyncio
-import os
 import signal
 
 import pytest
 
-from tests.support.databases import DatabaseFactory
 from tests.support.factories import new_tenant, new_webhook
 from tests.support.receiver import Receiver, Reply
-from tests.support.workers import api, arrived_event_ids, ingest, kill, start_worker, wait_all
+from tests.support.workers import (
+    api,
+    arrived_event_ids,
+    ingest,
+    kill,
+    start_worker,
+    wait_all,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 EVENTS = 2000
-
-
-@pytest.fixture(scope="module")
-async def pg_url(databases: DatabaseFactory, pg_ready: bool) -> str:
-    if not pg_ready:
-        if os.environ.get("HOOKLINE_TEST_REQUIRE_POSTGRES"):
-            pytest.fail("PostgreSQL is required but unreachable")
-        pytest.skip("PostgreSQL unreachable")
-    return await databases.fresh("postgres")
 
 
 async def test_every_accepted_event_arrives_after_kill_9(pg_url: str) -> None:

@@ -1,5 +1,5 @@
-"""The fault tests reuse the worker tests' fresh PostgreSQL database per module."""
+"""The fault tests use a fresh PostgreSQL database per module, like the worker tests."""
 
-from tests.dispatch.test_workers import pg_url
+from tests.support.workers import pg_url
 
 __all__ = ["pg_url"]

@@ -13,9 +13,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
+import pytest
 
 from app.main import create_app
 from tests.conftest import make_settings
+from tests.support.databases import DatabaseFactory
 from tests.support.factories import Tenant, app_event
 from tests.support.receiver import Receiver
 
@@ -32,6 +34,16 @@ WORKER_DEFAULTS: dict[str, object] = {
     "delivery_timeout_seconds": 1,
     "log_level": "WARNING",
 }
+
+
+@pytest.fixture(scope="module")
+async def pg_url(databases: DatabaseFactory, pg_ready: bool) -> str:
+    """A fresh PostgreSQL database per test module (multi-process tests need one)."""
+    if not pg_ready:
+        if os.environ.get("HOOKLINE_TEST_REQUIRE_POSTGRES"):
+            pytest.fail("PostgreSQL is required but unreachable")
+        pytest.skip("PostgreSQL unreachable")
+    return await databases.fresh("postgres")
 
 
 def _env_value(value: object) -> str:

@@ -1,0 +1,5 @@
+"""Multi-process dispatch tests use a fresh PostgreSQL database per module."""
+
+from tests.support.workers import pg_url
+
+__all__ = ["pg_url"]
