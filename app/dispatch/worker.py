@@ -5,7 +5,7 @@ Three tasks share the work. The claim loop keeps a buffer of claimed jobs (twice
 endpoint's fair share, `dispatch.scheduler`) and tops it up whenever it runs low,
 when ingest wakes it (the in-process signal, and PostgreSQL NOTIFY for other
 processes), or every `poll_interval_seconds` (due retries). A finished attempt frees
-its slot and the next job starts in the same callback, from memory: the database is
+its slot and the next job starts as it ends, from memory: the database is
 never on the path between two attempts. The `ResultWriter` records outcomes in
 batches off that path.
 """
