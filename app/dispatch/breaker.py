@@ -18,6 +18,8 @@ attempts.
 
 from datetime import datetime, timedelta
 
+from app.ops.metrics import BREAKERS_OPEN
+
 MAX_PAUSE_SECONDS = 60.0
 
 
@@ -34,7 +36,8 @@ class Breakers:
         if succeeded:
             self._streak.pop(webhook_id, None)
             self._pause.pop(webhook_id, None)
-            self._open_until.pop(webhook_id, None)
+            if self._open_until.pop(webhook_id, None) is not None:
+                BREAKERS_OPEN.dec()
             return None
         if not self._threshold:
             return None
@@ -49,6 +52,8 @@ class Breakers:
         pause = self._cooldown if previous is None else min(previous * 2, MAX_PAUSE_SECONDS)
         pause = max(pause, self._cooldown)
         self._pause[webhook_id] = pause
+        if webhook_id not in self._open_until:
+            BREAKERS_OPEN.inc()  # a process-wide sum over every dispatcher's breakers
         self._open_until[webhook_id] = now + timedelta(seconds=pause)
         return pause
 

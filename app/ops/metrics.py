@@ -1,8 +1,9 @@
 """Prometheus metrics: the one registry and every metric the service exports.
 
 Counters and histograms are updated where things happen (ingest, dispatcher, live
-feed); the backlog gauges are read from the database when /metrics is scraped, so
-every process reports the same truth.
+feed); the backlog and disabled-webhook gauges are read from the database when /metrics
+is scraped, so every process reports the same truth. Dispatcher metrics (attempts,
+deliveries, latency, breakers) move only in processes that run a dispatcher.
 """
 
 from fastapi import APIRouter, Request
@@ -18,7 +19,7 @@ from prometheus_client import (
 from sqlalchemy import func, select
 
 from app.kit.time import utc_now
-from app.models import Delivery
+from app.models import Delivery, Webhook
 from app.models.delivery import PENDING
 
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -57,6 +58,16 @@ CONNECTED_SOCKETS = Gauge(
     "Socket.IO connections to the live feed in this process",
     registry=REGISTRY,
 )
+BREAKERS_OPEN = Gauge(
+    "hookline_breakers_open",
+    "Endpoints whose circuit breaker is open (paused or probing) in this process's dispatcher",
+    registry=REGISTRY,
+)
+WEBHOOKS_DISABLED = Gauge(
+    "hookline_webhooks_disabled",
+    "Webhooks disabled (automatically or by their owner) and not deleted",
+    registry=REGISTRY,
+)
 LIVE_DROPPED = Counter(
     "hookline_live_messages_dropped",
     "Live-feed messages dropped because a buffer was full",
@@ -71,8 +82,10 @@ async def _refresh_backlog(request: Request) -> None:
     query = select(func.count(), func.min(Delivery.next_attempt_at)).where(
         Delivery.status == PENDING, Delivery.next_attempt_at <= now
     )
+    disabled = select(func.count()).where(Webhook.enabled.is_(False), Webhook.deleted_at.is_(None))
     async with request.app.state.sessionmaker() as session:
         count, oldest = (await session.execute(query)).one()
+        WEBHOOKS_DISABLED.set((await session.execute(disabled)).scalar_one())
     BACKLOG.set(count)
     OLDEST_DUE_AGE.set((now - oldest).total_seconds() if oldest is not None else 0)
 

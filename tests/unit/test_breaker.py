@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 from app.dispatch.breaker import MAX_PAUSE_SECONDS, Breakers
+from app.ops.metrics import REGISTRY
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
@@ -85,3 +86,19 @@ def test_record_returns_the_pause_only_when_it_starts() -> None:
     assert breakers.record("w1", succeeded=False, now=at(1)) is None  # already paused
     assert breakers.record("w1", succeeded=False, now=at(5)) == 10  # the failed probe
     assert breakers.streak("w1") == 3
+
+
+def test_open_breakers_are_counted_in_the_gauge() -> None:
+    # The gauge is process-wide (other tests' breakers may be open): compare differences.
+    def gauge() -> float:
+        return REGISTRY.get_sample_value("hookline_breakers_open") or 0.0
+
+    before = gauge()
+    breakers = Breakers(failures=2, cooldown_seconds=5)
+    fail(breakers, 2, at(0), "w1")
+    fail(breakers, 2, at(0), "w2")
+    fail(breakers, 2, at(6), "w1")  # a failed probe: still the one open breaker
+    assert gauge() - before == 2
+    breakers.record("w1", succeeded=True, now=at(20))
+    breakers.record("w3", succeeded=True, now=at(20))  # never open: no change
+    assert gauge() - before == 1
