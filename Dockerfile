@@ -19,8 +19,8 @@ ENV PIP_NO_CACHE_DIR=1 \
 RUN python -m venv /opt/venv
 WORKDIR /srv/hookline
 # Dependencies first, in their own layer: it is rebuilt only when pyproject.toml changes.
-# Editable, as in the Makefile: Hookline finds alembic.ini, migrations/ and frontend/dist
-# beside its package, so it runs from /srv/hookline rather than from site-packages.
+# Editable, as in the Makefile: the code runs from /srv/hookline; the dashboard (app/static)
+# and the migrations (app/migrations) are package data, found beside the modules.
 COPY pyproject.toml README.md ./
 COPY app/__init__.py app/__init__.py
 RUN pip install --upgrade pip && pip install -e .
@@ -36,9 +36,7 @@ COPY --from=python-build /opt/venv /opt/venv
 WORKDIR /srv/hookline
 COPY --from=python-build /srv/hookline ./
 COPY app/ app/
-COPY migrations/ migrations/
-COPY alembic.ini ./
-COPY --from=frontend /build/frontend/dist frontend/dist
+COPY --from=frontend /build/app/static app/static
 # The code stays root-owned and read-only to the service; only the data directory is its.
 USER hookline
 VOLUME ["/var/lib/hookline"]

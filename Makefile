@@ -19,10 +19,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## create .venv and install Hookline with its development tools
 
-frontend/dist/index.html: $(shell find frontend/src frontend/index.html frontend/package.json -type f 2>/dev/null)
+app/static/index.html: $(shell find frontend/src frontend/index.html frontend/package.json frontend/vite.config.ts -type f 2>/dev/null)
 	cd frontend && npm ci --no-audit --no-fund && npm run build
 
-frontend: frontend/dist/index.html ## build the dashboard (npm)
+frontend: app/static/index.html ## build the dashboard (npm) into app/static, package data
 
 $(NODE_RECEIVER)/node_modules/.package-lock.json: $(NODE_RECEIVER)/package-lock.json
 	cd $(NODE_RECEIVER) && npm ci --no-audit --no-fund
@@ -53,4 +53,4 @@ bench-quick: install ## a short smoke run of the benchmarks
 	$(BIN)/python -m bench.run_all --quick
 
 clean: ## remove the virtualenv, build output and the local SQLite database
-	rm -rf $(VENV) frontend/dist frontend/node_modules $(NODE_RECEIVER)/node_modules hookline.db* .hookline
+	rm -rf $(VENV) app/static dist build frontend/dist frontend/node_modules $(NODE_RECEIVER)/node_modules hookline.db* .hookline

@@ -35,7 +35,8 @@ from app.webhooks.simulate import SimulationSlots
 
 # The routes that take `HOOKLINE_MAX_EVENT_BYTES` rather than `HOOKLINE_MAX_BODY_BYTES`.
 INGEST_PATHS = frozenset({"/v1/events", "/v1/events/batch"})
-FRONTEND_DIST = Path(__file__).resolve().parents[1] / "frontend" / "dist"
+# The dashboard's build output (frontend/ builds into it): package data, so a wheel serves it too.
+DASHBOARD = Path(__file__).resolve().parent / "static"
 SWAGGER_STATIC = Path(swagger_ui.__file__).parent / "static"
 
 
@@ -121,13 +122,13 @@ def _mount_docs(app: FastAPI) -> None:
 
 def _mount_dashboard(app: FastAPI) -> None:
     """The built SPA at `/` (it routes with the URL hash, so no server-side fallback)."""
-    assets = FRONTEND_DIST / "assets"
+    assets = DASHBOARD / "assets"
     if assets.is_dir():
         app.mount("/assets", StaticFiles(directory=assets), name="dashboard-assets")
 
     @app.get("/", include_in_schema=False)
     async def dashboard() -> Response:
-        index = FRONTEND_DIST / "index.html"
+        index = DASHBOARD / "index.html"
         if index.is_file():
             return FileResponse(index, headers={"Cache-Control": "no-cache"})
         return HTMLResponse(

@@ -1,13 +1,15 @@
 import { defineConfig } from "vitest/config";
 
-// The API serves dist/ at "/" (with an SPA fallback), so absolute asset URLs are safe.
+// The build goes into the Python package (app/static), so the wheel ships the dashboard;
+// the API serves it at "/" (hash routing, no fallback needed), so absolute asset URLs are safe.
 // In `npm run dev` the API and Socket.IO run on the backend port; proxy both.
 const backend = "http://127.0.0.1:8000";
 
 export default defineConfig({
   base: "/",
   build: {
-    outDir: "dist",
+    outDir: "../app/static",
+    emptyOutDir: true,
     target: "es2022",
     sourcemap: false,
     chunkSizeWarningLimit: 200,

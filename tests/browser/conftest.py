@@ -28,7 +28,7 @@ from tests.support.server import REPO_ROOT, RunningServer, serve
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-DIST_INDEX = REPO_ROOT / "frontend" / "dist" / "index.html"
+DIST_INDEX = REPO_ROOT / "app" / "static" / "index.html"
 # Where issue 6 asks for them (ignored by git), whatever the tests folder is called.
 ARTIFACTS = Path(__file__).resolve().parents[1] / "e2e" / "artifacts"
 KEY_STORAGE = "hookline.apiKey"
