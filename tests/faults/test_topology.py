@@ -4,8 +4,9 @@ processes delivering to a real receiver.
 
 Phase one: events accepted by both APIs are delivered exactly once each, and the live feed
 reaches sockets connected to either API. Phase two: one API and one worker are killed with
-SIGKILL while events stream in; every event answered 202 still arrives (at least once),
-the killed worker's claims once its lease has run out.
+SIGKILL while events stream in and the receiver holds both workers' attempts; every event
+answered 202 still arrives (at least once) and every delivery ends `succeeded`, the killed
+worker's claims once its lease has run out.
 """
 
 import asyncio
@@ -17,6 +18,7 @@ import sys
 from collections import Counter
 from collections.abc import AsyncIterator
 
+import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
@@ -24,7 +26,7 @@ import redis.asyncio as aioredis
 
 from tests.support.factories import ADMIN_TOKEN, Tenant, app_event, new_tenant, new_webhook
 from tests.support.live_client import live_client
-from tests.support.receiver import Receiver, Reply
+from tests.support.receiver import Received, Receiver, Reply
 from tests.support.server import REPO_ROOT
 from tests.support.workers import arrived_event_ids, kill, start_worker, wait_all
 
@@ -33,9 +35,17 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 # DB 11 and 12 belong to the other multi-process live-feed tests.
 REDIS_URL = os.environ.get("HOOKLINE_TEST_TOPOLOGY_REDIS_URL", "redis://127.0.0.1:6379/13")
 FIRST = 100  # events in phase one, half through each API
-SECOND = 200  # events streamed in phase two, around the kills
-KILL_AFTER = 60  # phase-two events accepted before the kills
-# The worker's lease is max(lease, delivery timeout + 15 s) = 16 s: the wait covers it.
+AFTER_KILL = 200  # phase-two posts after the kills
+MAX_STREAM = 2000  # a bound on phase two's posts
+SLOTS = 8  # attempts in flight per worker
+# A short lease; the worker's is max(lease, delivery timeout + 15 s) = 16 s. Retries a
+# second apart: attempts held past the timeout in phase two come back soon.
+WORKER: dict[str, object] = {
+    "lease_seconds": 5,
+    "delivery_timeout_seconds": 1,
+    "dispatcher_concurrency": SLOTS,
+    "retry_schedule": (1,) * 30,
+}
 ARRIVAL_TIMEOUT = 120.0
 
 
@@ -110,22 +120,48 @@ async def _post(url: str, tenant: Tenant, user: str) -> str | None:
     return event_id
 
 
+async def _delivery_statuses(database_url: str) -> dict[str, int]:
+    dsn = database_url.replace("postgresql+asyncpg://", "postgresql://")
+    connection = await asyncpg.connect(dsn, timeout=10)
+    try:
+        rows = await connection.fetch("SELECT status, count(*) FROM deliveries GROUP BY status")
+    finally:
+        await connection.close()
+    return {row[0]: row[1] for row in rows}
+
+
 async def test_compose_topology_delivers_once_and_survives_kills(
     pg_url: str, redis_url: str
 ) -> None:
-    # Replies take 0.3 s, so a worker always has attempts in flight while events stream.
-    receiver = Receiver(default=Reply(200, delay=0.3))
+    # The receiver answers at once, except in phase two until the kills: then it holds
+    # every request. More than SLOTS held requests that arrived within the last 0.8 s
+    # (their senders, with a 1 s timeout, most likely still wait) show both workers with
+    # attempts in flight (each has at most SLOTS) when one of them is killed.
+    gate = asyncio.Event()
+    gate.set()
+    both_busy = asyncio.Event()
+    held: list[float] = []
+
+    async def answer(request: Received) -> Reply:
+        held.append(request.at)
+        recent = [at for at in held if request.at - at < 0.8]
+        if len(recent) > SLOTS and not gate.is_set():
+            both_busy.set()
+        try:
+            await gate.wait()
+        finally:
+            held.remove(request.at)
+        return Reply(200)
+
     async with (
-        receiver,
+        Receiver(behaviour=answer) as receiver,
         api_process(pg_url, redis_url) as (url_one, pid_one),
         api_process(pg_url, redis_url) as (url_two, _),
         httpx.AsyncClient(base_url=url_one, timeout=30) as http,
     ):
         tenant = await new_tenant(http, "Topology")
         await new_webhook(http, tenant, url=receiver.url())
-        workers = await asyncio.gather(
-            *(start_worker(pg_url, lease_seconds=5, delivery_timeout_seconds=1) for _ in range(2))
-        )
+        workers: list[asyncio.subprocess.Process] = []
         try:
             async with (
                 live_client(url_one, tenant.api_key) as live_one,
@@ -139,6 +175,9 @@ async def test_compose_topology_delivers_once_and_survives_kills(
                 )
                 first = {event_id for event_id in posted if event_id is not None}
                 assert len(first) == FIRST
+                # The workers start once ingest is done: the receiver, in this event
+                # loop, answers well within the 1 s delivery timeout (no resend).
+                workers += await asyncio.gather(*(start_worker(pg_url, **WORKER) for _ in "12"))
                 await wait_all(receiver, first, timeout=ARRIVAL_TIMEOUT)
                 # Both sockets saw every event, whichever API accepted it.
                 seen_one = await live_one.wait_events(FIRST, timeout=30)
@@ -153,34 +192,55 @@ async def test_compose_topology_delivers_once_and_survives_kills(
             assert set(arrived_event_ids(receiver)) == first
 
             second: set[str] = set()
+            gate.clear()
+
             killed = asyncio.Event()
 
             async def stream() -> None:
-                for i in range(SECOND):
+                # Until AFTER_KILL posts after the kills (about half to the killed API).
+                after = 0
+                for i in range(MAX_STREAM):
                     event_id = await _post(urls[i % 2], tenant, f"p2-{i}")
                     if event_id is not None:
                         second.add(event_id)
-                    if len(second) == KILL_AFTER:
-                        killed.set()
-                        await asyncio.sleep(0)  # let the kills land between two posts
+                    after += killed.is_set()
+                    if after == AFTER_KILL:
+                        return
+                raise AssertionError("the kills never happened")
 
-            async def kills() -> None:
-                await killed.wait()
+            async def kills() -> tuple[int, bool]:
+                # Without that proof in time (a slow machine), kill anyway: the loss
+                # check below holds either way.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(both_busy.wait(), 20)
                 os.kill(pid_one, signal.SIGKILL)
-                assert await kill(workers[0]) == -signal.SIGKILL
+                code = await kill(workers[0])
+                gate.set()
+                killed.set()
+                assert code == -signal.SIGKILL
+                return len(second), both_busy.is_set()
 
-            await asyncio.gather(stream(), kills())
+            _, (accepted_at_kill, proven) = await asyncio.gather(stream(), kills())
+            assert accepted_at_kill < len(second)  # the kills landed mid-stream
             # API two took its share after the kill; API one's posts failed.
-            assert len(second) >= SECOND // 2
+            assert len(second) - accepted_at_kill >= AFTER_KILL // 2
             await wait_all(receiver, second, timeout=ARRIVAL_TIMEOUT)
+            # Every delivery succeeded, the killed worker's claims too: they could only
+            # be retried by the other worker once their lease ran out.
+            async with asyncio.timeout(ARRIVAL_TIMEOUT):
+                while set(statuses := await _delivery_statuses(pg_url)) != {"succeeded"}:
+                    await asyncio.sleep(0.5)
         finally:
             codes = [await kill(worker, signal.SIGTERM) for worker in workers[1:]]
-            await kill(workers[0])
+            if workers:
+                await kill(workers[0])
         arrived = arrived_event_ids(receiver)
         print(
-            f"\ntopology: {len(first)} + {len(second)} events accepted, "
-            f"{len(set(arrived))} arrived, {len(arrived) - len(set(arrived))} more than once "
-            "(the killed worker's claims, sent again after its lease)"
+            f"\ntopology: {len(first)} + {len(second)} events accepted "
+            f"(kills after {accepted_at_kill}, both workers busy: {proven}), "
+            f"{len(set(arrived))} arrived, "
+            f"{len(arrived) - len(set(arrived))} more than once; deliveries {statuses}"
         )
         assert first | second <= set(arrived)
+        assert statuses["succeeded"] >= FIRST + len(second)
         assert codes == [0]
