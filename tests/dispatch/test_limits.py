@@ -38,33 +38,33 @@ async def _wait_count(receiver: Receiver, count: int, timeout: float) -> None:
     await asyncio.sleep(0.5)  # a duplicate would arrive by now
 
 
-async def test_max_in_flight_holds_across_two_workers(pg_url: str) -> None:
-    async with Receiver(default=Reply(200, delay=HOLD)) as receiver, api(pg_url) as client:
+async def _through_two_workers(
+    pg_url: str, receiver: Receiver, events: int, **limits: float
+) -> None:
+    """One webhook with `limits` on `receiver`, `events` ingested, two workers sending."""
+    async with api(pg_url) as client:
         tenant = await new_tenant(client, "Limited")
-        await new_webhook(client, tenant, url=receiver.url(), maxInFlight=3)
+        await new_webhook(client, tenant, url=receiver.url(), **limits)
         workers = await asyncio.gather(*(start_worker(pg_url) for _ in range(2)))
         try:
-            await ingest(client, tenant, 0, 40)
-            await _wait_count(receiver, 40, timeout=60)
+            await ingest(client, tenant, 0, events)
+            await _wait_count(receiver, events, timeout=60)
         finally:
             for worker in workers:
                 await kill(worker)
+
+
+async def test_max_in_flight_holds_across_two_workers(pg_url: str) -> None:
+    async with Receiver(default=Reply(200, delay=HOLD)) as receiver:
+        await _through_two_workers(pg_url, receiver, 40, maxInFlight=3)
     assert len(receiver.requests) == 40
     assert most_at_once(receiver, HOLD) <= 3
     assert most_at_once(receiver, HOLD) >= 2  # the limit, not a lack of work, held it
 
 
 async def test_rate_per_second_holds_across_two_workers(pg_url: str) -> None:
-    async with Receiver() as receiver, api(pg_url) as client:
-        tenant = await new_tenant(client, "Paced")
-        await new_webhook(client, tenant, url=receiver.url(), ratePerSecond=5)
-        workers = await asyncio.gather(*(start_worker(pg_url) for _ in range(2)))
-        try:
-            await ingest(client, tenant, 0, 25)
-            await _wait_count(receiver, 25, timeout=60)
-        finally:
-            for worker in workers:
-                await kill(worker)
+    async with Receiver() as receiver:
+        await _through_two_workers(pg_url, receiver, 25, ratePerSecond=5)
     assert len(receiver.requests) == 25
     # A full bucket holds one second of tokens: at most 5 + 5 in any one second.
     assert most_in_one_second(receiver) <= 10
