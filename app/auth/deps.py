@@ -16,8 +16,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.keys import KnownKey, admin_token_matches, authenticate, find_key, known_key
+from app.auth.usage import KeyUsage
 from app.config import Settings
-from app.errors import Forbidden, NotFound, Unauthorized
+from app.errors import Forbidden, HooklineError, NotFound, Unauthorized
+from app.kit.time import utc_now
 
 _bearer = HTTPBearer(auto_error=False, description="`hk_…` reseller key, `ik_…` ingest key")
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
@@ -26,12 +28,21 @@ BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 @dataclass(frozen=True, slots=True)
 class ResellerPrincipal:
     reseller_id: str
+    key_id: str  # the key making the request (`current` in the key list)
 
 
 @dataclass(frozen=True, slots=True)
 class IngestPrincipal:
     reseller_id: str
     organisation_id: str
+
+
+class OrganisationDisabled(HooklineError):
+    """A valid ingest key of a disabled organisation: its own code, so a desktop can tell
+    it from a key of the wrong kind."""
+
+    status_code = 403
+    code = "organisation_disabled"
 
 
 def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
@@ -47,6 +58,12 @@ async def _key_of_kind(session: AsyncSession, token: str, kind: str) -> KnownKey
     if key.kind != kind:
         raise Forbidden(f"This endpoint needs a {kind} key")
     return key
+
+
+def _used(request: Request, key: KnownKey) -> None:
+    """Remember the use for the next batched `last_used_at` write (`app.auth.usage`)."""
+    usage: KeyUsage = request.app.state.key_usage
+    usage.touch(key.id, utc_now())
 
 
 def _refuse_admin_token(request: Request, token: str, kind: str) -> None:
@@ -69,7 +86,8 @@ async def authenticate_reseller(request: Request) -> ResellerPrincipal:
     _refuse_admin_token(request, token, "reseller")
     async with request.app.state.sessionmaker() as session:
         key = await _key_of_kind(session, token, "reseller")
-    principal = ResellerPrincipal(key.reseller_id)
+    _used(request, key)
+    principal = ResellerPrincipal(key.reseller_id, key.id)
     setattr(request.state, _PRINCIPAL, principal)
     return principal
 
@@ -99,7 +117,12 @@ async def authenticate_ingest(request: Request) -> IngestPrincipal:
             key = await _key_of_kind(session, token, "ingest")
     elif key.kind != "ingest":
         raise Forbidden("This endpoint needs a ingest key")
+    if not key.organisation_enabled:
+        raise OrganisationDisabled(
+            "This organisation is disabled: its ingest keys are refused until it is enabled"
+        )
     assert key.organisation_id is not None
+    _used(request, key)
     return IngestPrincipal(key.reseller_id, key.organisation_id)
 
 

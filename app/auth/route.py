@@ -4,7 +4,8 @@ FastAPI reads and parses a route's body before it solves the route's dependencie
 an unauthenticated client could make the server read and parse up to the body limit
 (and before the limit existed, any amount). `ApiRoute` runs the route's reseller or
 admin check (`app.auth.deps.EARLY_AUTH`) first, refuses a body that is not JSON with
-415, and only then lets FastAPI read it, with the app's settings in
+415 (a route whose body is optional may also be called with none), and only then lets
+FastAPI read it, with the app's settings in
 `app.kit.schema.validation_settings` for the field validators. The body's size is
 bounded before routing by `app.ops.body_limit`. Ingest routes read their body by hand
 after `IngestAuth`, so they have no body field and pass straight through.
@@ -53,11 +54,13 @@ class ApiRoute(APIRoute):
         if self.body_field is None:
             return handler
         check = early_auth_of(self.dependant)
+        optional = not self.body_field.field_info.is_required()
 
         async def authenticated_then_body(request: Request) -> Response:
             if check is not None:
                 await check(request)
-            if not is_json(request.headers.get("content-type")):
+            content_type = request.headers.get("content-type")
+            if not is_json(content_type) and not (optional and _no_body(request)):
                 raise UnsupportedMediaType("The body must be JSON (Content-Type: application/json)")
             token = validation_settings.set(request.app.state.settings)
             try:
@@ -66,3 +69,9 @@ class ApiRoute(APIRoute):
                 validation_settings.reset(token)
 
         return authenticated_then_body
+
+
+def _no_body(request: Request) -> bool:
+    """No body at all (an optional body left out): nothing to parse, so no type to check."""
+    headers = request.headers
+    return "transfer-encoding" not in headers and headers.get("content-length", "0") == "0"

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import Boolean, ForeignKey, Index, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, created_at_column, id_column
@@ -18,4 +18,8 @@ class Organisation(Base):
         String(ID_LENGTH), ForeignKey("resellers.id", ondelete="CASCADE"), nullable=False
     )
     name: Mapped[str] = mapped_column(String(100), nullable=False)
+    # Disabled: its ingest keys answer 403; its events and deliveries are kept.
+    enabled: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=True, server_default=true()
+    )
     created_at: Mapped[datetime] = created_at_column()

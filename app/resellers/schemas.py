@@ -42,3 +42,22 @@ class ResellerCreated(ResellerOut):
 class MeOut(Schema):
     id: str
     name: str
+
+
+class ApiKeyOut(Schema):
+    """A reseller API key as listed: never its hash or plaintext."""
+
+    id: str
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    current: bool = False  # the key making this request (the dashboard signs out on revoke)
+
+
+class ApiKeyCreated(Schema):
+    id: str
+    name: str
+    prefix: str
+    created_at: datetime
+    api_key: str

@@ -1,10 +1,19 @@
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import Any
 
-from app.auth.keys import mint_key
-from app.errors import NotFound
+from sqlalchemy import Select, exists, select, update
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from app.auth.keys import MintedKey, forget_verified, live_key, mint_key
+from app.db.session import after_commit
+from app.errors import Conflict, NotFound
 from app.kit.pagination import page_of, paginate_newest_first
-from app.models import Reseller
+from app.kit.time import utc_now
+from app.models import ApiKey, Reseller
+
+# Made with the reseller (and the name the migration gave the keys made before names).
+FIRST_KEY_NAME = "Default"
 
 
 async def create_reseller(session: AsyncSession, name: str) -> tuple[Reseller, str]:
@@ -12,7 +21,7 @@ async def create_reseller(session: AsyncSession, name: str) -> tuple[Reseller, s
     reseller = Reseller(name=name)
     session.add(reseller)
     await session.flush()
-    key = mint_key(session, kind="reseller", reseller_id=reseller.id)
+    key = mint_key(session, kind="reseller", reseller_id=reseller.id, name=FIRST_KEY_NAME)
     await session.flush()
     return reseller, key.plaintext
 
@@ -29,3 +38,71 @@ async def get_reseller(session: AsyncSession, reseller_id: str) -> Reseller:
     if reseller is None:
         raise NotFound("Reseller not found")
     return reseller
+
+
+def _live_api_keys(reseller_id: str) -> Select[Any]:
+    return select(ApiKey).where(
+        ApiKey.reseller_id == reseller_id, ApiKey.kind == "reseller", live_key(ApiKey, utc_now())
+    )
+
+
+async def create_api_key(session: AsyncSession, reseller_id: str, name: str) -> MintedKey:
+    """Another API key of the reseller (404 for the admin naming a missing reseller)."""
+    await get_reseller(session, reseller_id)
+    key = mint_key(session, kind="reseller", reseller_id=reseller_id, name=name)
+    await session.flush()
+    return key
+
+
+async def list_api_keys(
+    session: AsyncSession, reseller_id: str, *, limit: int, cursor: str | None
+) -> tuple[list[ApiKey], str | None]:
+    """The reseller's live API keys, newest first (revoked ones are gone from the list)."""
+    query = paginate_newest_first(
+        _live_api_keys(reseller_id), ApiKey.id, limit=limit, cursor=cursor
+    )
+    return page_of(list((await session.execute(query)).scalars()), limit)
+
+
+async def revoke_api_key(
+    session: AsyncSession, reseller_id: str, key_id: str, *, keep_last: bool
+) -> None:
+    """Revoke one live API key; with `keep_last`, never the reseller's last one (409).
+
+    One conditional UPDATE decides, so two revocations at once cannot both pass the
+    "another key stays" check: on PostgreSQL the reseller's row is locked first (each
+    statement then sees the other's commit), on SQLite the one writer runs it whole.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            select(Reseller.id).where(Reseller.id == reseller_id).with_for_update()
+        )
+    now = utc_now()
+    condition = [
+        ApiKey.id == key_id,
+        ApiKey.reseller_id == reseller_id,
+        ApiKey.kind == "reseller",
+        live_key(ApiKey, now),
+    ]
+    if keep_last:
+        other = aliased(ApiKey)
+        condition.append(
+            exists().where(
+                other.reseller_id == reseller_id,
+                other.kind == "reseller",
+                other.id != key_id,
+                live_key(other, now),
+            )
+        )
+    result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
+        update(ApiKey).where(*condition).values(revoked_at=now),
+        execution_options={"synchronize_session": False},
+    )
+    if result.rowcount == 0:
+        found = await session.scalar(_live_api_keys(reseller_id).where(ApiKey.id == key_id))
+        if found is None:
+            raise NotFound("API key not found")
+        raise Conflict(
+            "This is the reseller's last API key: create another before revoking this one"
+        )
+    after_commit(session, forget_verified)
