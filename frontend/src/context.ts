@@ -6,6 +6,8 @@ export interface AppContext {
   api: Api;
   feed: LiveFeed;
   me: Me;
+  /** Drops the stored key and shows sign-in with `notice` (the key in use was revoked). */
+  signOut: (notice?: string) => void;
 }
 
 /** Mounts a page into `host`; the returned function tears down its timers and listeners. */

@@ -4,9 +4,11 @@ import { Api, ApiError, type Me } from "./api";
 import { clearKey, renderSignIn, storedKey } from "./auth";
 import type { AppContext } from "./context";
 import { mountDeliveries } from "./deliveries/page";
+import { mountOrganisations } from "./organisations/page";
 import { LiveFeed } from "./feed/live";
 import { parseRoute, type Route } from "./router";
 import { mountSimulations } from "./simulations/page";
+import { mountSettings } from "./settings/page";
 import { errorMessage, h, statusLine } from "./ui/dom";
 import { mountWebhooks } from "./webhooks/page";
 
@@ -33,12 +35,14 @@ function navLink(text: string, hash: string, testid: string): HTMLAnchorElement 
 
 function startApp(key: string, me: Me): void {
   const api = new Api(key, { onUnauthorized: () => signOut("Your session has ended. Sign in again.") });
-  const ctx: AppContext = { api, feed, me };
+  const ctx: AppContext = { api, feed, me, signOut };
   feed.connect(key);
 
   const nav = {
     webhooks: navLink("Webhooks", "#/webhooks", "nav-webhooks"),
     simulations: navLink("Simulations", "#/simulations", "nav-simulations"),
+    organisations: navLink("Organisations", "#/organisations", "nav-organisations"),
+    settings: navLink("Settings", "#/settings", "nav-settings"),
   };
   const docs = h("a", {
     class: "nav-link",
@@ -63,7 +67,7 @@ function startApp(key: string, me: Me): void {
         "div",
         { class: "topbar-inner" },
         h("a", { class: "brand", attrs: { href: "#/webhooks" } }, h("span", { class: "brand-mark" }), "Hookline"),
-        h("nav", { class: "nav", attrs: { "aria-label": "Main" } }, nav.webhooks, nav.simulations, docs),
+        h("nav", { class: "nav", attrs: { "aria-label": "Main" } }, nav.webhooks, nav.simulations, nav.organisations, nav.settings, docs),
         h(
           "div",
           { class: "topbar-user" },
@@ -95,6 +99,14 @@ function startApp(key: string, me: Me): void {
       case "deliveries":
         unmountPage = mountDeliveries(main, ctx, route.webhookId);
         document.title = "Delivery log · Hookline";
+        break;
+      case "organisations":
+        unmountPage = mountOrganisations(main, ctx);
+        document.title = "Organisations · Hookline";
+        break;
+      case "settings":
+        unmountPage = mountSettings(main, ctx);
+        document.title = "Settings · Hookline";
         break;
     }
   };

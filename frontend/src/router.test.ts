@@ -11,6 +11,8 @@ describe("parseRoute", () => {
     ["#/simulations?webhook=whk_1", { name: "simulations", webhookId: "whk_1" }],
     ["#/deliveries/whk_2", { name: "deliveries", webhookId: "whk_2" }],
     ["#/deliveries", { name: "webhooks" }],
+    ["#/organisations", { name: "organisations" }],
+    ["#/settings", { name: "settings" }],
   ])("%s", (hash, route) => {
     expect(parseRoute(hash)).toEqual(route);
   });

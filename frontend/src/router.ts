@@ -1,9 +1,11 @@
-/** Hash routes: #/webhooks (default), #/simulations[?webhook=ID], #/deliveries/ID. */
+/** Hash routes: #/webhooks (default), #/simulations[?webhook=ID], #/deliveries/ID, #/organisations, #/settings. */
 
 export type Route =
   | { name: "webhooks" }
   | { name: "simulations"; webhookId: string | null }
-  | { name: "deliveries"; webhookId: string };
+  | { name: "deliveries"; webhookId: string }
+  | { name: "organisations" }
+  | { name: "settings" };
 
 export function parseRoute(hash: string): Route {
   const raw = hash.replace(/^#/, "");
@@ -12,6 +14,8 @@ export function parseRoute(hash: string): Route {
   const params = new URLSearchParams(query);
   if (parts[0] === "simulations") return { name: "simulations", webhookId: params.get("webhook") || null };
   if (parts[0] === "deliveries" && parts[1]) return { name: "deliveries", webhookId: parts[1] };
+  if (parts[0] === "organisations") return { name: "organisations" };
+  if (parts[0] === "settings") return { name: "settings" };
   return { name: "webhooks" };
 }
 
@@ -23,6 +27,10 @@ export function href(route: Route): string {
       return route.webhookId ? `#/simulations?webhook=${encodeURIComponent(route.webhookId)}` : "#/simulations";
     case "deliveries":
       return `#/deliveries/${encodeURIComponent(route.webhookId)}`;
+    case "organisations":
+      return "#/organisations";
+    case "settings":
+      return "#/settings";
   }
 }
 
