@@ -34,6 +34,7 @@ from app.dispatch import limits
 from app.dispatch.pg_store import PgStore
 from app.models import Delivery, Event, Webhook
 from app.models.delivery import PENDING
+from app.wire.signature import HOOKLINE, Signing
 
 REFILL_ROUNDS = 3  # queries per claim at most, each past the endpoints found full
 LIMITED_TTL_SECONDS = 1.0
@@ -52,6 +53,21 @@ class Job:
     url: str
     secret: str
     body: bytes
+    # How to sign (app.wire.signature): the scheme, and a rotation's previous secret.
+    scheme: str = HOOKLINE
+    previous_secret: str | None = None
+    previous_secret_expires_at: datetime | None = None
+    # Tracing (`app.ops.tracing`): the row's ingest context, the webhook's opt-in, and the
+    # claim's context once traced. None while tracing is off (the row's column is NULL).
+    traceparent: str | None = None
+    send_traceparent: bool = False
+    claim_traceparent: str | None = None
+
+    @property
+    def signing(self) -> Signing:
+        return Signing(
+            self.scheme, self.secret, self.previous_secret, self.previous_secret_expires_at
+        )
 
 
 @dataclass(slots=True)
@@ -232,6 +248,8 @@ class Claimer:
                 Webhook.enabled,
                 Webhook.deleted_at,
                 Event.body,
+                *_SIGNING_COLUMNS,
+                *_TRACE_COLUMNS,
             )
             .join(Webhook, Webhook.id == Delivery.webhook_id)
             .join(Event, Event.id == Delivery.event_id)
@@ -239,11 +257,12 @@ class Claimer:
         )
         jobs: list[Job] = []
         gone: list[str] = []
-        for d_id, count, w_id, e_type, url, secret, enabled, deleted_at, body in rows:
+        for d_id, count, w_id, e_type, url, secret, enabled, deleted_at, body, *sig in rows:
             if not enabled or deleted_at is not None:
                 gone.append(d_id)  # disabled or deleted since the delivery was queued
                 continue
-            jobs.append(_job(token, leased_until, d_id, count, w_id, e_type, url, secret, body))
+            job = _job(token, leased_until, d_id, count, w_id, e_type, url, secret, body, *sig)
+            jobs.append(job)
         if gone:
             await _cancel_gone(session, gone, now)
         return jobs
@@ -316,7 +335,17 @@ def _within_budget(
     return chosen
 
 
-_JOB_COLUMNS = ("id", "attempt_count", "webhook_id", "event_type", "url", "secret", "body")
+_JOB_COLUMNS = (
+    "id", "attempt_count", "webhook_id", "event_type", "url", "secret", "body",
+    "signature_scheme", "previous_secret", "previous_secret_expires_at",
+    "traceparent", "send_traceparent",
+)  # fmt: skip
+_SIGNING_COLUMNS = (
+    Webhook.signature_scheme,
+    Webhook.previous_secret,
+    Webhook.previous_secret_expires_at,
+)
+_TRACE_COLUMNS = (Delivery.traceparent, Webhook.send_traceparent)
 
 
 def _job(
@@ -329,6 +358,11 @@ def _job(
     url: str,
     secret: str,
     body: bytes,
+    scheme: str = HOOKLINE,
+    previous_secret: str | None = None,
+    previous_secret_expires_at: datetime | None = None,
+    traceparent: str | None = None,
+    send_traceparent: bool = False,
 ) -> Job:
     return Job(
         delivery_id=delivery_id,
@@ -340,6 +374,11 @@ def _job(
         url=url,
         secret=secret,
         body=body,
+        scheme=scheme,
+        previous_secret=previous_secret,
+        previous_secret_expires_at=previous_secret_expires_at,
+        traceparent=traceparent,
+        send_traceparent=send_traceparent,
     )
 
 

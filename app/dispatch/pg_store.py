@@ -16,6 +16,7 @@ Endpoints with a limit across processes are excluded here and claimed by the ORM
 under their webhook row's lock (`dispatch.limits`).
 """
 
+import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -51,19 +52,25 @@ WITH due AS (
 ), taken AS (
     UPDATE deliveries d SET next_attempt_at = $3, lease_token = $4, updated_at = $2
     FROM due WHERE d.id = due.id
-    RETURNING d.id, d.attempt_count, d.webhook_id, d.event_type, d.event_id
+    RETURNING d.id, d.attempt_count, d.webhook_id, d.event_type, d.event_id, d.traceparent
 )
 SELECT t.id, t.attempt_count, t.webhook_id, t.event_type, w.url, w.secret,
-       w.enabled AND w.deleted_at IS NULL AS live, e.body
+       w.enabled AND w.deleted_at IS NULL AS live, e.body,
+       w.signature_scheme, w.previous_secret, w.previous_secret_expires_at,
+       t.traceparent, w.send_traceparent
 FROM taken t JOIN webhooks w ON w.id = t.webhook_id JOIN events e ON e.id = t.event_id
 """  # noqa: S608
 
 RECORD = f"""
 WITH attempts AS (
     INSERT INTO delivery_attempts (id, delivery_id, attempt_number, attempted_at,
-                                   status_code, latency_ms, response_body, error)
-    SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::int[], $4::timestamptz[],
-                         $5::int[], $6::int[], $7::text[], $8::text[])
+                                   status_code, latency_ms, response_body, error,
+                                   webhook_id, kind, request_headers)
+    SELECT a.id, a.delivery_id, a.n, a.at, a.code, a.ms, a.body, a.error, a.webhook_id,
+           a.kind, a.headers::json
+    FROM unnest($1::varchar[], $2::varchar[], $3::int[], $4::timestamptz[], $5::int[],
+                $6::int[], $7::text[], $8::text[], $23::varchar[], $24::varchar[], $25::text[])
+         AS a(id, delivery_id, n, at, code, ms, body, error, webhook_id, kind, headers)
 ), results AS (
     UPDATE deliveries d SET
         status = CASE WHEN d.status = '{CANCELLED}' AND NOT v.ok THEN d.status ELSE v.status END,
@@ -159,6 +166,9 @@ class PgStore:
             *([r[k] for r in a] for k in _ATTEMPT_KEYS),
             *([r[k] for r in u] for k in _UPDATE_KEYS),
             *([s[i] for s in streaks] for i in range(4)),
+            [r["webhook_id"] for r in a],
+            [r["kind"] for r in a],
+            [None if r["request_headers"] is None else json.dumps(r["request_headers"]) for r in a],
         )
 
 

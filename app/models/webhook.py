@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, UTCDateTime, created_at_column, id_column
@@ -29,7 +29,18 @@ class Webhook(Base):
     name: Mapped[str] = mapped_column(String(100), nullable=False)
     url: Mapped[str] = mapped_column(String(2048), nullable=False)
     events: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+    # Routing: only these organisations' events fan out here (None or []: all of them).
+    organisation_ids: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     secret: Mapped[str] = mapped_column(String(128), nullable=False)
+    # How deliveries are signed (app.wire.signature); a rotation's previous secret signs
+    # standard-webhooks deliveries beside the new one until it expires.
+    signature_scheme: Mapped[str] = mapped_column(
+        String(32), nullable=False, default="hookline", server_default="hookline"
+    )
+    previous_secret: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime(), nullable=True
+    )
     enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     disabled_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
@@ -41,6 +52,10 @@ class Webhook(Base):
     rate_per_second: Mapped[float | None] = mapped_column(Float, nullable=True)
     rate_tokens: Mapped[float | None] = mapped_column(Float, nullable=True)
     rate_refilled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Opt-in: deliveries carry a W3C `traceparent` header (only while tracing is on).
+    send_traceparent: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=false()
+    )
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), nullable=False, default=utc_now, onupdate=utc_now

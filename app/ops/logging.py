@@ -31,6 +31,8 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         rf"\1{MASK}",
     ),
+    # A Standard Webhooks secret: `whsec_` and base64 (keep the kind, drop the secret part).
+    (re.compile(r"(?<![A-Za-z0-9])whsec_(?!\[redacted\])[A-Za-z0-9+/=]{8,}"), rf"whsec_{MASK}"),
     # A bare webhook secret: `secrets.token_urlsafe(32)` is exactly 43 URL-safe characters.
     (re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])"), MASK),
 )
@@ -39,6 +41,7 @@ _NEEDLES: tuple[tuple[str, ...], ...] = (
     ("hk_", "ik_", "adm_"),
     ("bearer",),
     ("secret", "api", "ingest", "token", "password"),
+    ("whsec_",),
     (),
 )
 # Attributes every LogRecord has; anything else was passed with `extra=`.

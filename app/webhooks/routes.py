@@ -1,3 +1,4 @@
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
@@ -9,10 +10,12 @@ from app.egress.client import HttpDep
 from app.kit.pagination import Page
 from app.kit.params import DEFAULT_PAGE, CursorParam, LimitParam
 from app.kit.state import SettingsDep, SignalsDep
+from app.kit.time import utc_now
 from app.models import Webhook
 from app.webhooks import service, simulate
 from app.webhooks.schemas import (
     RotatedSecretOut,
+    RotateSecretIn,
     SecretOut,
     SimulateIn,
     SimulationPreview,
@@ -29,14 +32,25 @@ router = APIRouter(prefix="/webhooks", tags=["webhooks"], route_class=ApiRoute)
 
 def webhook_out(webhook: Webhook) -> WebhookOut:
     return WebhookOut.model_validate(
-        {**_columns(webhook), "secret_masked": mask_secret(webhook.secret)}
+        {
+            **_columns(webhook),
+            "secret_masked": mask_secret(webhook.secret),
+            "previous_secret_expires_at": _overlap_end(webhook),
+            "organisation_ids": webhook.organisation_ids or [],
+        }
     )
 
 
 def _columns(webhook: Webhook) -> dict[str, object]:
     names = ("id", "name", "url", "events", "enabled", "disabled_reason", "disabled_at")
-    limits = ("max_in_flight", "rate_per_second")
+    limits = ("max_in_flight", "rate_per_second", "signature_scheme", "send_traceparent")
     return {name: getattr(webhook, name) for name in (*names, *limits, "created_at", "updated_at")}
+
+
+def _overlap_end(webhook: Webhook) -> datetime | None:
+    """When the previous secret stops signing; None once it has (or if there is none)."""
+    until = webhook.previous_secret_expires_at
+    return until if webhook.previous_secret and until is not None and until > utc_now() else None
 
 
 @router.post("", status_code=201, response_model=WebhookCreated)
@@ -108,11 +122,23 @@ async def reveal_secret(webhook_id: str, principal: ResellerAuth, session: Sessi
 
 @router.post("/{webhook_id}/secret/rotate", response_model=RotatedSecretOut)
 async def rotate_secret(
-    webhook_id: str, principal: ResellerAuth, session: SessionDep
+    webhook_id: str,
+    principal: ResellerAuth,
+    session: SessionDep,
+    settings: SettingsDep,
+    body: RotateSecretIn | None = None,
 ) -> RotatedSecretOut:
-    """Replace the signing secret; the new one is returned once here."""
-    webhook = await service.rotate_secret(session, principal.reseller_id, webhook_id)
-    return RotatedSecretOut(secret=webhook.secret, secret_masked=mask_secret(webhook.secret))
+    """Replace the signing secret; the new one is returned once here. Standard-webhooks
+    deliveries are signed with both for `overlapSeconds` (hookline: immediate)."""
+    overlap = body.overlap_seconds if body is not None else None
+    webhook = await service.rotate_secret(
+        session, settings, principal.reseller_id, webhook_id, overlap
+    )
+    return RotatedSecretOut(
+        secret=webhook.secret,
+        secret_masked=mask_secret(webhook.secret),
+        previous_secret_expires_at=_overlap_end(webhook),
+    )
 
 
 EventParam = Annotated[str, Query(max_length=100, description="Event type to simulate")]

@@ -21,11 +21,12 @@ from app.egress.sender import post_signed
 from app.errors import TooManyRequests, ValidationFailed
 from app.events.catalogue import CATALOGUE
 from app.kit.ids import new_id
-from app.kit.time import epoch_ms
+from app.kit.time import epoch_ms, utc_now
 from app.models import Organisation, Reseller, Webhook
+from app.webhooks.service import signing_of
 from app.wire.canonical_json import dumps
 from app.wire.envelope import Party, envelope
-from app.wire.signature import delivery_headers
+from app.wire.signature import SIGNATURE_HEADERS, signed_headers
 
 SIMULATION_RESPONSE_LIMIT = 64 * 1024
 SIMULATION_ORGANISATION = Party("org_simulation", "Simulation")
@@ -116,12 +117,13 @@ async def send_simulation(
     payload: dict[str, Any],
 ) -> dict[str, Any]:
     body = dumps(payload)
-    headers = delivery_headers(
-        secret=webhook.secret,
+    signing = signing_of(webhook)
+    headers = signed_headers(
+        signing,
         body=body,
         delivery_id=new_id("sim"),
         event_type=payload["event"],
-        timestamp_ms=epoch_ms(),
+        at=utc_now(),
         user_agent=USER_AGENT,
     )
     result = await post_signed(
@@ -137,10 +139,7 @@ async def send_simulation(
         "delivered": result.delivered,
         "status": result.status,
         "latencyMs": result.latency_ms if result.status is not None else None,
-        "headers": {
-            "x-webhook-timestamp": headers["x-webhook-timestamp"],
-            "x-webhook-signature": headers["x-webhook-signature"],
-        },
+        "headers": {name: headers[name] for name in SIGNATURE_HEADERS[signing.scheme]},
         "payload": payload,
         "responseBody": result.response_body,
         "error": result.error,
