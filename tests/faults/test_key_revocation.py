@@ -1,0 +1,131 @@
+"""Revocation reaches every process (issue 15): two real API processes on one database;
+whatever one of them revokes, rotates or disables, the other refuses within a second.
+
+Each process trusts a key's verdict for at most one second after reading it
+(`app.auth.keys.VERDICT_SECONDS`); the seed cached it for 60 s. Process B has every key's
+verdict cached before process A changes it; B is then polled until it refuses, for at
+most `REFUSED_WITHIN` seconds (the one-second bound plus room for a loaded machine: a
+cache of even a few seconds fails here), and the state is asserted, never the time.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import _require_kind, make_settings
+from tests.support.databases import DatabaseFactory
+from tests.support.factories import app_event, new_tenant
+from tests.support.server import serve_process
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
+
+REFUSED_WITHIN = 2.5
+POLL = 0.05
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+@contextlib.asynccontextmanager
+async def two_processes(
+    database_url: str,
+) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
+    settings = make_settings(database_url)
+    async with AsyncExitStack() as stack:
+        a, b = await asyncio.gather(
+            stack.enter_async_context(serve_process(settings)),
+            stack.enter_async_context(serve_process(settings)),
+        )
+        clients = [
+            await stack.enter_async_context(httpx.AsyncClient(base_url=s.url, timeout=10))
+            for s in (a, b)
+        ]
+        yield clients[0], clients[1]
+
+
+async def status_on(client: httpx.AsyncClient, key: str, *, ingest: bool) -> httpx.Response:
+    if ingest:
+        return await client.post("/v1/events", json=app_event(), headers=bearer(key))
+    return await client.get("/v1/me", headers=bearer(key))
+
+
+async def until_status(
+    client: httpx.AsyncClient, key: str, expected: int, *, ingest: bool = False
+) -> httpx.Response:
+    """Poll until `expected` or `REFUSED_WITHIN` seconds; the last response either way."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + REFUSED_WITHIN
+    while True:
+        response = await status_on(client, key, ingest=ingest)
+        if response.status_code == expected or loop.time() > deadline:
+            return response
+        await asyncio.sleep(POLL)
+
+
+async def created(response: httpx.Response) -> dict[str, Any]:
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+@pytest.mark.parametrize("kind", ["postgres", "sqlite"])
+async def test_changes_made_through_one_process_are_refused_by_the_other(
+    kind: str, databases: DatabaseFactory, pg_ready: bool
+) -> None:
+    await _require_kind(kind, pg_ready)
+    database_url = await databases.fresh(kind)
+    async with two_processes(database_url) as (a, b):
+        tenant = await new_tenant(a, "TwoProcesses")
+        spare = await created(
+            await a.post("/v1/api-keys", json={"name": "spare"}, headers=tenant.headers)
+        )
+        org_keys = f"/v1/organisations/{tenant.organisation_id}/ingest-keys"
+        second_ik = await created(await a.post(org_keys, json={}, headers=tenant.headers))
+
+        # B verifies (and caches) every key first
+        for key, ingest in (
+            (tenant.api_key, False),
+            (spare["apiKey"], False),
+            (tenant.ingest_key, True),
+            (second_ik["ingestKey"], True),
+        ):
+            response = await status_on(b, key, ingest=ingest)
+            assert response.status_code in (200, 202), response.text
+
+        # a reseller API key revoked through A
+        revoked = await a.delete(f"/v1/api-keys/{spare['id']}", headers=tenant.headers)
+        assert revoked.status_code == 204
+        refused = await until_status(b, spare["apiKey"], 401)
+        assert refused.status_code == 401 and refused.json()["error"]["code"] == "unauthorized"
+        assert (await status_on(b, tenant.api_key, ingest=False)).status_code == 200
+
+        # an ingest key revoked through A
+        revoked = await a.delete(f"{org_keys}/{second_ik['id']}", headers=tenant.headers)
+        assert revoked.status_code == 204
+        refused = await until_status(b, second_ik["ingestKey"], 401, ingest=True)
+        assert refused.status_code == 401
+        assert (await status_on(b, tenant.ingest_key, ingest=True)).status_code == 202
+
+        # the organisation disabled through A, then enabled again
+        org = f"/v1/organisations/{tenant.organisation_id}"
+        patched = await a.patch(org, json={"enabled": False}, headers=tenant.headers)
+        assert patched.status_code == 200
+        refused = await until_status(b, tenant.ingest_key, 403, ingest=True)
+        assert refused.status_code == 403
+        assert refused.json()["error"]["code"] == "organisation_disabled"
+        patched = await a.patch(org, json={"enabled": True}, headers=tenant.headers)
+        assert (await until_status(b, tenant.ingest_key, 202, ingest=True)).status_code == 202
+
+        # a rotation without overlap through A
+        rotated = await created(
+            await a.post(org_keys, json={"overlapSeconds": 0}, headers=tenant.headers)
+        )
+        refused = await until_status(b, tenant.ingest_key, 401, ingest=True)
+        assert refused.status_code == 401
+        assert (await status_on(b, rotated["ingestKey"], ingest=True)).status_code == 202
