@@ -12,6 +12,8 @@ export interface Organisation {
   createdAt: string;
   /** Events received from this organisation in the last 24 hours; null when the API gave none. */
   eventsLast24h: number | null;
+  /** Live ingest keys (those in a rotation overlap included); null when the API gave none. */
+  ingestKeys: number | null;
 }
 
 export interface OrganisationCreated extends Organisation {
@@ -45,6 +47,7 @@ export function organisationFrom(raw: Partial<Organisation> & Pick<Organisation,
     enabled: raw.enabled ?? true,
     createdAt: raw.createdAt ?? "",
     eventsLast24h: typeof raw.eventsLast24h === "number" ? raw.eventsLast24h : null,
+    ingestKeys: typeof raw.ingestKeys === "number" ? raw.ingestKeys : null,
   };
 }
 

@@ -16,7 +16,8 @@ export interface KeysPanel {
   refresh(): Promise<void>;
 }
 
-export function ingestKeysPanel(api: Api, org: Organisation): KeysPanel {
+/** `onChanged` runs after a key is added, rotated or revoked (the page reloads the card and its count). */
+export function ingestKeysPanel(api: Api, org: Organisation, onChanged: () => void): KeysPanel {
   const list = h("ul", { class: "key-list", testid: "ingest-key-list" });
   const newBtn = h("button", {
     class: "btn btn-sm",
@@ -105,7 +106,7 @@ export function ingestKeysPanel(api: Api, org: Organisation): KeysPanel {
     try {
       const created = await createIngestKey(api, org.id);
       showNewKey(created.ingestKey, "A new ingest key, beside the existing ones,");
-      await refresh();
+      onChanged();
     } catch (err) {
       notify(`Could not create a key: ${errorMessage(err)}`, "error");
     } finally {
@@ -135,10 +136,12 @@ export function ingestKeysPanel(api: Api, org: Organisation): KeysPanel {
       ],
       run: async () => {
         created = await createIngestKey(api, org.id, Number(select.value));
-        await refresh();
       },
       after: () => {
-        if (created) showNewKey(created.ingestKey, "The rotated ingest key");
+        if (!created) return;
+        notify("Ingest keys rotated", "success");
+        showNewKey(created.ingestKey, "The rotated ingest key");
+        onChanged();
       },
     });
   }
@@ -162,7 +165,7 @@ export function ingestKeysPanel(api: Api, org: Organisation): KeysPanel {
       run: async () => {
         await revokeIngestKey(api, org.id, key.id);
         notify("Ingest key revoked", "success");
-        await refresh();
+        onChanged();
       },
     });
   }

@@ -95,7 +95,7 @@ export const mountOrganisations: PageMount = (host, { api }) => {
 };
 
 function orgCard(api: Api, org: Organisation, open: Set<string>, reload: () => Promise<void>): HTMLElement {
-  const keys = ingestKeysPanel(api, org);
+  const keys = ingestKeysPanel(api, org, () => void reload());
   const isOpen = open.has(org.id);
   keys.element.hidden = !isOpen;
   if (isOpen) void keys.refresh();
@@ -103,7 +103,7 @@ function orgCard(api: Api, org: Organisation, open: Set<string>, reload: () => P
     class: "btn btn-sm",
     testid: "org-keys-toggle",
     attrs: { type: "button", "aria-expanded": String(isOpen), "aria-label": `Ingest keys of ${org.name}` },
-    text: "Ingest keys",
+    text: org.ingestKeys === null ? "Ingest keys" : `Ingest keys (${org.ingestKeys})`,
   });
   toggleKeys.addEventListener("click", () => {
     const show = keys.element.hidden;

@@ -13,6 +13,8 @@ export interface RevealOptions {
   secret: string;
   /** Label of the copy button ("Copy ingest key"). */
   copyLabel: string;
+  /** Under the key; by default that it is never shown again. */
+  note?: string;
   onClose?: () => void;
 }
 
@@ -32,7 +34,7 @@ export function revealOnce(opts: RevealOptions): void {
       h("p", {
         class: "hint reveal-warning",
         attrs: { role: "note" },
-        text: "This is the only time the full key is shown. Copy it now and keep it somewhere safe.",
+        text: opts.note ?? "This is the only time the full key is shown. Copy it now and keep it somewhere safe.",
       }),
     ],
     footer: [done],
