@@ -30,9 +30,11 @@ class Settings(BaseSettings):
     ingest_read_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
     ingest_max_bytes_in_flight: int = Field(default=64 * 1024 * 1024, ge=1024)
     idempotency_ttl_seconds: int = Field(default=86_400, ge=1)
+    key_usage_flush_seconds: float = Field(default=10.0, gt=0, le=3600)
 
     delivery_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     simulation_concurrency: int = Field(default=5, ge=1, le=1000)
+    secret_rotation_overlap_seconds: int = Field(default=86_400, ge=0, le=7 * 86_400)
     # NoDecode: the environment spells lists `5,30,120` (parsed below), not JSON.
     retry_schedule: Annotated[tuple[int, ...], NoDecode] = DEFAULT_RETRY_SCHEDULE
     retry_jitter: float = Field(default=0.1, ge=0, le=0.5)
@@ -59,6 +61,13 @@ class Settings(BaseSettings):
     live_subscriptions_ttl_seconds: float = Field(default=30.0, gt=0)
     live_cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
 
+    # OpenTelemetry (`app.ops.tracing`): unset = tracing off; the SDK is then never imported.
+    otel_endpoint: str | None = None
+    otel_service_name: str = Field(default="hookline", min_length=1, max_length=200)
+    # `worker` processes serve /metrics here when a port is set (0 = any free port).
+    worker_metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    worker_metrics_host: str = "127.0.0.1"
+
     log_level: str = "INFO"
     log_json: bool = True
     public_url: str = "http://127.0.0.1:8000"
@@ -69,6 +78,15 @@ class Settings(BaseSettings):
     def _parse_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("otel_endpoint")
+    @classmethod
+    def _check_otel_endpoint(cls, value: str | None) -> str | None:
+        if not value:  # set but empty: off, like unset
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("otel_endpoint must be an http:// or https:// OTLP/HTTP URL")
         return value
 
     @field_validator("retry_schedule", mode="before")

@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app import __version__
 from app.api import api_router
+from app.auth.usage import KeyUsage, key_usage_component
 from app.config import Settings
 from app.db.engine import create_engine, create_sessionmaker
 from app.dispatch.runner import dispatcher_component
@@ -31,6 +32,7 @@ from app.ops.health import router as health_router
 from app.ops.logging import configure_logging
 from app.ops.metrics import router as metrics_router
 from app.ops.request_id import RequestIdMiddleware
+from app.ops.tracing import tracing_component
 from app.webhooks.simulate import SimulationSlots
 
 # The routes that take `HOOKLINE_MAX_EVENT_BYTES` rather than `HOOKLINE_MAX_BODY_BYTES`.
@@ -58,11 +60,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def _components(settings: Settings) -> list[Any]:
     """Async context managers `(app) -> ...` the lifespan enters in order and leaves in reverse.
 
-    The outbound HTTP session first (the dispatcher and simulations send through it),
+    Tracing first (its spans are exported last), then the keys' last-use flusher (so it
+    flushes after ingest has drained), then
+    the outbound HTTP session (the dispatcher and simulations send through it),
     then the live feed's signal listeners, then the dispatcher's loop (only when
     `HOOKLINE_DISPATCHER=on`), then ingest's group committer.
     """
-    components: list[Any] = [http_component, live_component]
+    components: list[Any] = [tracing_component, key_usage_component, http_component]
+    components.append(live_component)
     if settings.dispatcher == "on":
         components.append(dispatcher_component)
     # Last in, first out: queued ingest is committed before the dispatcher stops.
@@ -83,6 +88,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.signals = Signals()
+    app.state.tracing = None  # set by `tracing_component` when HOOKLINE_OTEL_ENDPOINT is
+    app.state.key_usage = KeyUsage()
     app.state.components = _components(settings)
     app.state.simulation_slots = SimulationSlots(settings.simulation_concurrency)
     install_error_handlers(app)

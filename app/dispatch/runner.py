@@ -4,8 +4,9 @@ import asyncio
 import logging
 import signal
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from aiohttp import ClientSession
 from fastapi import FastAPI
@@ -18,6 +19,11 @@ from app.egress.client import create_http_session
 from app.kit.signals import Signals
 from app.kit.time import utc_now
 from app.ops.logging import configure_logging
+from app.ops.metrics import metrics_server
+from app.ops.tracing import Tracing
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +39,9 @@ async def dispatcher_component(app: FastAPI) -> AsyncIterator[Dispatcher]:
     signals: Signals = app.state.signals
     clock: Callable[[], datetime] = getattr(app.state, "clock", utc_now)
     http: ClientSession = app.state.http
-    dispatcher = Dispatcher(settings, app.state.sessionmaker, http, clock=clock)
+    dispatcher = Dispatcher(
+        settings, app.state.sessionmaker, http, clock=clock, tracing=app.state.tracing
+    )
     signals.on_deliveries_due(dispatcher.wake)
     app.state.dispatcher = dispatcher
     await dispatcher.start()
@@ -50,13 +58,24 @@ async def dispatcher_component(app: FastAPI) -> AsyncIterator[Dispatcher]:
         await dispatcher.stop()
 
 
-async def serve_worker(settings: Settings, stop: asyncio.Event) -> None:
-    """The dispatcher alone until `stop` is set; then a graceful stop."""
+async def serve_worker(
+    settings: Settings, stop: asyncio.Event, *, span_exporter: "SpanExporter | None" = None
+) -> None:
+    """The dispatcher alone until `stop` is set; then a graceful stop. With
+    `HOOKLINE_WORKER_METRICS_PORT`, /metrics too; with `HOOKLINE_OTEL_ENDPOINT`, traces
+    (`span_exporter` replaces the OTLP exporter: tests)."""
     engine = create_engine(settings)
+    tracing = Tracing.open(settings, role="worker", exporter=span_exporter)
     try:
-        async with create_http_session(settings) as http:
+        async with create_http_session(settings) as http, AsyncExitStack() as stack:
             sessionmaker = create_sessionmaker(engine)
-            dispatcher = Dispatcher(settings, sessionmaker, http)
+            if settings.worker_metrics_port is not None:
+                host = settings.worker_metrics_host
+                port = await stack.enter_async_context(
+                    metrics_server(sessionmaker, host, settings.worker_metrics_port)
+                )
+                log.info("worker metrics on http://%s:%d/metrics", host, port)
+            dispatcher = Dispatcher(settings, sessionmaker, http, tracing=tracing)
             await dispatcher.start()
             housekeeping = asyncio.create_task(
                 run_housekeeping(sessionmaker, settings, clock=utc_now), name="housekeeping"
@@ -69,6 +88,8 @@ async def serve_worker(settings: Settings, stop: asyncio.Event) -> None:
             await dispatcher.stop()
     finally:
         await engine.dispose()
+        if tracing is not None:
+            await tracing.close()
 
 
 async def _main(settings: Settings) -> None:

@@ -30,6 +30,7 @@ from app.dispatch.results import Outcome, ResultWriter
 from app.dispatch.scheduler import Scheduler
 from app.egress.sender import AttemptKind
 from app.kit.time import utc_now
+from app.ops.tracing import Tracing
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +48,12 @@ class Dispatcher:
         *,
         clock: Callable[[], datetime] = utc_now,
         rng: random.Random | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
         self._http = http
+        self._tracing = tracing  # None: off (`app.ops.tracing`)
         # The lease must outlive a wait in the buffer, an attempt (timeout) and the
         # write of its result.
         self._lease = timedelta(
@@ -116,14 +119,14 @@ class Dispatcher:
             room = self._room()
             if room > 0:
                 now = self.clock()
+                tracing = self._tracing
+                started = tracing.now() if tracing is not None else 0
+                limit = min(room, settings.claim_batch_size)
                 try:
                     await self._release_late(now)
                     default, budgets = self._scheduler.claim_budgets(now)
                     claimed = await self._claimer.claim(
-                        now=now,
-                        limit=min(room, settings.claim_batch_size),
-                        default_budget=default,
-                        budgets=budgets,
+                        now=now, limit=limit, default_budget=default, budgets=budgets
                     )
                 except Exception:
                     log.exception("claiming due deliveries failed; retrying")
@@ -131,6 +134,8 @@ class Dispatcher:
                     await asyncio.sleep(settings.poll_interval_seconds)
                     continue
                 self._more_waiting = claimed.more
+                if tracing is not None and claimed.jobs:
+                    claimed.jobs = tracing.claimed(claimed.jobs, started_ns=started, limit=limit)
                 self._scheduler.add(claimed.jobs)
                 self._pump()
                 if claimed.jobs and claimed.more and self._room() > 0 and self._low():
@@ -161,7 +166,9 @@ class Dispatcher:
 
     async def _attempt(self, job: Job) -> None:
         try:
-            outcome = await send(self._http, job, settings=self.settings, clock=self.clock)
+            outcome = await send(
+                self._http, job, settings=self.settings, clock=self.clock, tracing=self._tracing
+            )
         except Exception as exc:  # a defect, not the endpoint: still an outcome
             # The type only: an exception's text may quote the webhook URL (its tokens).
             log.error(

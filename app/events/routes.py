@@ -38,6 +38,7 @@ from app.kit.params import DEFAULT_PAGE, CursorParam, LimitParam
 from app.kit.time import utc_now
 from app.models import Event
 from app.models.idempotency_key import MAX_KEY_LENGTH
+from app.ops.tracing import IngestSpan, Tracing
 from app.wire.envelope import Party
 
 router = APIRouter(tags=["events"])
@@ -110,7 +111,16 @@ async def _parties(request: Request, principal: IngestPrincipal) -> tuple[Party,
 
 
 async def _accept(request: Request, *, batch: bool) -> Response:
-    """Authenticate, read, validate, prepare, commit: the one ingest path."""
+    """The one ingest path, in its span when tracing is on (`app.ops.tracing`)."""
+    tracing: Tracing | None = request.app.state.tracing
+    if tracing is None:
+        return await _ingest(request, batch=batch, span=None)
+    with tracing.ingest(batch=batch) as span:
+        return await _ingest(request, batch=batch, span=span)
+
+
+async def _ingest(request: Request, *, batch: bool, span: IngestSpan | None) -> Response:
+    """Authenticate, read, validate, prepare, commit."""
     received_at = utc_now()
     principal = await authenticate_ingest(request)  # 401/403 before any byte is read
     check_content_type(request)
@@ -137,12 +147,21 @@ async def _accept(request: Request, *, batch: bool) -> Response:
             hashed=hashed,
         )
         del events
+        if span is not None:  # its context goes on every delivery row of the request
+            item.traceparent = span.traceparent
+            span.describe(
+                reseller_id=principal.reseller_id,
+                organisation_id=principal.organisation_id,
+                event_ids=[e.id for e in item.events],
+            )
         if batch:
             await ingest.committer.write_alone(item)
         else:
             await ingest.committer.submit(item)
     if item.conflict:
         raise Conflict("This Idempotency-Key was already used with another body")
+    if span is not None:
+        span.answered(202, deliveries=item.deliveries, replayed=item.replayed)
     return Response(
         item.response,
         202,

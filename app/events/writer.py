@@ -36,7 +36,8 @@ from app.models import Delivery, Event, IdempotencyKey, Webhook
 from app.models.delivery import PENDING
 
 NOTIFY_CHANNEL = "hookline_deliveries"
-Subscribers = dict[str, dict[str, list[str]]]  # reseller id → event type → webhook ids
+# reseller id → event type → (webhook id, its organisations: None for all of them)
+Subscribers = dict[str, dict[str, list[tuple[str, frozenset[str] | None]]]]
 
 
 @dataclass(slots=True)
@@ -63,6 +64,8 @@ class Prepared:
     batch: bool = False
     idempotency_key: str | None = None
     request_hash: str = ""
+    # The ingest span's W3C context for its delivery rows (`app.ops.tracing`); None: off.
+    traceparent: str | None = None
     # Set by `write`:
     response: bytes = b""
     deliveries: int = 0
@@ -85,11 +88,17 @@ class _Tx(Protocol):
     async def insert(self, items: Sequence[Prepared]) -> None: ...
 
 
-def _group_subscribers(rows: Sequence[tuple[str, str, Any]]) -> Subscribers:
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _group_subscribers(rows: Sequence[tuple[str, str, Any, Any]]) -> Subscribers:
     found: Subscribers = defaultdict(lambda: defaultdict(list))
-    for webhook_id, reseller_id, types in rows:
-        for event_type in json.loads(types) if isinstance(types, str) else types:
-            found[reseller_id][event_type].append(webhook_id)
+    for webhook_id, reseller_id, types, organisation_ids in rows:
+        routed = _json(organisation_ids)
+        organisations = frozenset(routed) if routed else None  # null or []: every one
+        for event_type in _json(types):
+            found[reseller_id][event_type].append((webhook_id, organisations))
     return found
 
 
@@ -100,7 +109,8 @@ def _plan(item: Prepared, subscribers: Subscribers) -> None:
     for event in item.events:
         rows.extend(
             (new_id("dlv"), event.id, webhook_id, event.event_type)
-            for webhook_id in by_type.get(event.event_type, ())
+            for webhook_id, organisations in by_type.get(event.event_type, ())
+            if organisations is None or item.organisation_id in organisations
         )
     item.deliveries = len(rows)
     if item.batch:
@@ -153,7 +163,7 @@ async def _write(tx: _Tx, items: Sequence[Prepared], now: datetime, ttl: timedel
 # -- PostgreSQL: asyncpg with array statements ------------------------------------------------
 
 _PG_SUBSCRIBERS = """
-SELECT id, reseller_id, events FROM webhooks
+SELECT id, reseller_id, events, organisation_ids FROM webhooks
 WHERE reseller_id = ANY($1::varchar[]) AND enabled AND deleted_at IS NULL
 """
 # One statement for the events, the deliveries and the wake-up (NOTIFY_CHANNEL; status
@@ -167,12 +177,13 @@ WITH new_events AS (
                          $9::int[], $10::timestamptz[])
 ), new_deliveries AS (
     INSERT INTO deliveries (id, reseller_id, event_id, webhook_id, event_type, status,
-                            attempt_count, next_attempt_at, created_at, updated_at)
+                            attempt_count, next_attempt_at, created_at, updated_at,
+                            traceparent)
     SELECT d.id, d.reseller_id, d.event_id, d.webhook_id, d.event_type, 'pending', 0,
-           d.at, d.at, d.at
+           d.at, d.at, d.at, d.traceparent
     FROM unnest($11::varchar[], $12::varchar[], $13::varchar[], $14::varchar[],
-                $15::varchar[], $16::timestamptz[])
-         AS d(id, reseller_id, event_id, webhook_id, event_type, at)
+                $15::varchar[], $16::timestamptz[], $17::varchar[])
+         AS d(id, reseller_id, event_id, webhook_id, event_type, at, traceparent)
 )
 SELECT pg_notify('hookline_deliveries', '') WHERE cardinality($11::varchar[]) > 0
 """
@@ -202,7 +213,7 @@ class _PgTx:
 
     async def subscribers(self, reseller_ids: set[str]) -> Subscribers:
         rows = await self._connection.fetch(_PG_SUBSCRIBERS, list(reseller_ids))
-        return _group_subscribers([(r[0], r[1], r[2]) for r in rows])
+        return _group_subscribers([(r[0], r[1], r[2], r[3]) for r in rows])
 
     async def claim_keys(self, items: Sequence[Prepared], expires_at: datetime) -> set[Any]:
         rows = await self._connection.fetch(
@@ -234,13 +245,21 @@ class _PgTx:
             for e in item.events
         ]
         deliveries = [
-            (delivery_id, item.reseller_id, event_id, webhook_id, event_type, item.received_at)
+            (
+                delivery_id,
+                item.reseller_id,
+                event_id,
+                webhook_id,
+                event_type,
+                item.received_at,
+                item.traceparent,
+            )
             for item in items
             for delivery_id, event_id, webhook_id, event_type in item.delivery_rows
         ]
-        if events:  # one array per column (10 for the events, 6 for the deliveries)
+        if events:  # one array per column (10 for the events, 7 for the deliveries)
             columns = [list(column) for column in zip(*events, strict=True)]
-            columns += [list(column) for column in zip(*deliveries, strict=True)] or [[]] * 6
+            columns += [list(column) for column in zip(*deliveries, strict=True)] or [[]] * 7
             await self._connection.execute(_PG_INSERT, *columns)
 
 
@@ -293,13 +312,13 @@ class _SqliteTx:
 
     async def subscribers(self, reseller_ids: set[str]) -> Subscribers:
         rows = await self._connection.execute(
-            select(Webhook.id, Webhook.reseller_id, Webhook.events).where(
+            select(Webhook.id, Webhook.reseller_id, Webhook.events, Webhook.organisation_ids).where(
                 Webhook.reseller_id.in_(reseller_ids),
                 Webhook.enabled.is_(True),
                 Webhook.deleted_at.is_(None),
             )
         )
-        return _group_subscribers([(r[0], r[1], r[2]) for r in rows])
+        return _group_subscribers([(r[0], r[1], r[2], r[3]) for r in rows])
 
     async def claim_keys(self, items: Sequence[Prepared], expires_at: datetime) -> set[Any]:
         table = IdempotencyKey.__table__
@@ -367,6 +386,7 @@ class _SqliteTx:
                 "next_attempt_at": item.received_at,
                 "created_at": item.received_at,
                 "updated_at": item.received_at,
+                "traceparent": item.traceparent,
             }
             for item in items
             for delivery_id, event_id, webhook_id, event_type in item.delivery_rows

@@ -12,6 +12,7 @@ SUCCEEDED = "succeeded"
 FAILED = "failed"
 CANCELLED = "cancelled"
 STATUSES = (PENDING, SUCCEEDED, FAILED, CANCELLED)
+TRACEPARENT_LENGTH = 55  # `00-<32 hex>-<16 hex>-<2 hex>`
 
 
 class Delivery(Base):
@@ -64,3 +65,7 @@ class Delivery(Base):
         UTCDateTime(), nullable=False, default=utc_now, onupdate=utc_now
     )
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The W3C trace context of the ingest request that created the row (`app.ops.tracing`),
+    # so an attempt in any process, hours later, continues the event's trace. NULL while
+    # tracing is off.
+    traceparent: Mapped[str | None] = mapped_column(String(TRACEPARENT_LENGTH), nullable=True)

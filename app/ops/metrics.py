@@ -3,9 +3,15 @@
 Counters and histograms are updated where things happen (ingest, dispatcher, live
 feed); the backlog and disabled-webhook gauges are read from the database when /metrics
 is scraped, so every process reports the same truth. Dispatcher metrics (attempts,
-deliveries, latency, breakers) move only in processes that run a dispatcher.
+deliveries, latency, breakers) move only in processes that run a dispatcher: the API's
+when its dispatcher is on, and `worker` processes, which serve /metrics themselves when
+`HOOKLINE_WORKER_METRICS_PORT` is set (`metrics_server`).
 """
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from aiohttp import web
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from prometheus_client import (
@@ -17,6 +23,7 @@ from prometheus_client import (
     generate_latest,
 )
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.kit.time import utc_now
 from app.models import Delivery, Webhook
@@ -77,13 +84,14 @@ LIVE_DROPPED = Counter(
 router = APIRouter(tags=["ops"])
 
 
-async def _refresh_backlog(request: Request) -> None:
+async def refresh_gauges(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """The gauges read from the database at scrape time (the same in every process)."""
     now = utc_now()
     query = select(func.count(), func.min(Delivery.next_attempt_at)).where(
         Delivery.status == PENDING, Delivery.next_attempt_at <= now
     )
     disabled = select(func.count()).where(Webhook.enabled.is_(False), Webhook.deleted_at.is_(None))
-    async with request.app.state.sessionmaker() as session:
+    async with sessionmaker() as session:
         count, oldest = (await session.execute(query)).one()
         WEBHOOKS_DISABLED.set((await session.execute(disabled)).scalar_one())
     BACKLOG.set(count)
@@ -92,5 +100,30 @@ async def _refresh_backlog(request: Request) -> None:
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
-    await _refresh_backlog(request)
+    await refresh_gauges(request.app.state.sessionmaker)
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
+@asynccontextmanager
+async def metrics_server(
+    sessionmaker: async_sessionmaker[AsyncSession], host: str, port: int
+) -> AsyncIterator[int]:
+    """/metrics for a `worker` process (`HOOKLINE_WORKER_METRICS_PORT`): the same registry
+    and scrape-time gauges as the API's, on a small aiohttp server; yields the bound port."""
+
+    async def scrape(_: web.Request) -> web.Response:
+        await refresh_gauges(sessionmaker)
+        return web.Response(
+            body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST}
+        )
+
+    app = web.Application()
+    app.router.add_get("/metrics", scrape)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        yield int(runner.addresses[0][1])
+    finally:
+        await runner.cleanup()

@@ -9,7 +9,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import httpx
@@ -55,8 +55,12 @@ def _env_value(value: object) -> str:
     return str(value)
 
 
-async def start_worker(database_url: str, **settings: object) -> asyncio.subprocess.Process:
-    """`python -m app worker` with `settings` (HOOKLINE_ names, lower case) once it is ready."""
+async def start_worker(
+    database_url: str, *, command: Sequence[str] = ("-m", "app", "worker"), **settings: object
+) -> asyncio.subprocess.Process:
+    """`python -m app worker` (or another `command` of the interpreter that runs a worker,
+    such as `tests.support.traced_worker`) with `settings` (HOOKLINE_ names, lower case)
+    once it is ready."""
     values = {**WORKER_DEFAULTS, "database_url": database_url, **settings}
     env = {
         **os.environ,
@@ -64,7 +68,7 @@ async def start_worker(database_url: str, **settings: object) -> asyncio.subproc
         **{f"HOOKLINE_{name.upper()}": _env_value(value) for name, value in values.items()},
     }
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "app", "worker",
+        sys.executable, *command,
         cwd=REPO, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
     assert process.stdout is not None

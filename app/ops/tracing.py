@@ -1,0 +1,323 @@
+"""OpenTelemetry traces, optional: one trace per event across ingest, claim and attempts.
+
+Off unless `HOOKLINE_OTEL_ENDPOINT` is set. Off, every span point holds `None` instead of
+a `Tracing` and takes one `is None` branch: the SDK is never imported, no context is
+serialised and `deliveries.traceparent` stays NULL (`bench/bench_tracing.py` measures on
+against off).
+
+On, three kinds of span, in whichever process does the work:
+- `ingest` (server), one per ingest request. Its W3C context (`traceparent`) is written
+  on every delivery row the request fans out to, in the same transaction;
+- `claim`, one per claim that took rows. It is a batch across events, so it is a trace of
+  its own with a link to the ingest span of each delivery it claimed;
+- `deliver` (client), one per attempt: a child of its delivery's ingest span, however
+  much later and in whichever worker, and linked to the claim that took it. Retries,
+  manual retries and recoveries reuse the row, so they continue the same trace. A
+  webhook with `sendTraceparent` receives this span's context as `traceparent`.
+
+Attributes never carry a URL's path or query (receivers keep tokens there) nor an
+exception's text: the host, the status code and the kind of failure only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import socket
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from app import __version__
+from app.config import Settings
+from app.errors import HooklineError
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SpanExporter
+    from opentelemetry.trace import Link, Span, SpanContext
+
+    from app.dispatch.claim import Job
+    from app.egress.sender import PostResult
+
+INSTALL_HINT = "pip install 'hookline[otel]'"
+_TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
+# Spans wait here for the exporter's thread; a full queue drops spans, never blocks work.
+QUEUE_SPANS = 16_384
+
+
+def format_traceparent(trace_id: int, span_id: int, flags: int) -> str:
+    """W3C Trace Context, version 00: `00-<trace id>-<parent span id>-<flags>`."""
+    return f"00-{trace_id:032x}-{span_id:016x}-{flags:02x}"
+
+
+def parse_traceparent(value: str | None) -> tuple[int, int, int] | None:
+    """(trace id, span id, flags) of a version-00 `traceparent`; None for anything else."""
+    if not value:
+        return None
+    match = _TRACEPARENT.fullmatch(value)
+    if match is None:
+        return None
+    trace_id, span_id = int(match[1], 16), int(match[2], 16)
+    if trace_id == 0 or span_id == 0:  # invalid by the W3C rules
+        return None
+    return trace_id, span_id, int(match[3], 16)
+
+
+def traces_url(endpoint: str) -> str:
+    """The collector's base URL (`http://collector:4318`) with the OTLP/HTTP traces path,
+    unless the setting already names it."""
+    trimmed = endpoint.rstrip("/")
+    return trimmed if trimmed.endswith("/v1/traces") else trimmed + "/v1/traces"
+
+
+def _traceparent_of(context: SpanContext) -> str:
+    return format_traceparent(context.trace_id, context.span_id, int(context.trace_flags))
+
+
+class Tracing:
+    """The process's own tracer provider (never the global one: a test process builds many
+    apps) and the three span kinds. Build with `open`, which answers None when tracing is
+    off."""
+
+    def __init__(self, provider: TracerProvider, *, worker: str) -> None:
+        from opentelemetry import trace
+
+        self._provider = provider
+        self._trace = trace
+        self._tracer = provider.get_tracer("hookline", __version__)
+        self.worker = worker
+
+    @classmethod
+    def open(
+        cls, settings: Settings, *, role: str, exporter: SpanExporter | None = None
+    ) -> Tracing | None:
+        """Tracing as configured, or None when `HOOKLINE_OTEL_ENDPOINT` is unset.
+
+        `exporter` replaces the OTLP exporter (tests: the SDK's in-memory exporter); the
+        endpoint still decides whether there is tracing at all.
+        """
+        if settings.otel_endpoint is None:
+            return None
+        try:
+            from opentelemetry.sdk.resources import Resource
+            from opentelemetry.sdk.trace import SpanLimits, TracerProvider
+            from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+            if exporter is None:
+                from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
+                    OTLPSpanExporter,
+                )
+
+                exporter = OTLPSpanExporter(endpoint=traces_url(settings.otel_endpoint))
+        except ImportError as exc:
+            raise RuntimeError(
+                f"HOOKLINE_OTEL_ENDPOINT is set but the OpenTelemetry SDK is missing: "
+                f"{INSTALL_HINT}"
+            ) from exc
+        worker = f"{socket.gethostname()}:{os.getpid()}"
+        resource = Resource.create(
+            {
+                "service.name": settings.otel_service_name,
+                "service.version": __version__,
+                "service.instance.id": worker,
+                "hookline.role": role,
+            }
+        )
+        provider = TracerProvider(
+            resource=resource,
+            shutdown_on_exit=False,  # `close` flushes; no atexit hook per provider
+            # A claim links to every delivery it took (deduplicated by ingest request).
+            span_limits=SpanLimits(max_links=max(128, settings.claim_batch_size)),
+        )
+        provider.add_span_processor(BatchSpanProcessor(exporter, max_queue_size=QUEUE_SPANS))
+        return cls(provider, worker=worker)
+
+    async def close(self) -> None:
+        """Export what is queued, then stop (off the event loop: it blocks on HTTP)."""
+        await asyncio.to_thread(self._provider.shutdown)
+
+    # -- ingest ---------------------------------------------------------------------------
+
+    @contextmanager
+    def ingest(self, *, batch: bool) -> Iterator[IngestSpan]:
+        """The span of one ingest request, ended when the block ends (after the commit)."""
+        kind = self._trace.SpanKind.SERVER
+        span = self._tracer.start_span(
+            "ingest",
+            kind=kind,
+            attributes={
+                "http.request.method": "POST",
+                "http.route": "/v1/events/batch" if batch else "/v1/events",
+                "hookline.batch": batch,
+            },
+            record_exception=False,
+            set_status_on_exception=False,
+        )
+        try:
+            yield IngestSpan(span)
+        except HooklineError as exc:
+            span.set_attribute("http.response.status_code", exc.status_code)
+            if exc.status_code >= 500:
+                span.set_status(self._trace.StatusCode.ERROR, exc.code)
+            raise
+        except BaseException as exc:
+            span.set_attribute("error.type", type(exc).__name__)
+            span.set_status(self._trace.StatusCode.ERROR, type(exc).__name__)
+            raise
+        finally:
+            span.end()
+
+    # -- claim ----------------------------------------------------------------------------
+
+    @staticmethod
+    def now() -> int:
+        return time.time_ns()
+
+    def claimed(self, jobs: Sequence[Job], *, started_ns: int, limit: int) -> list[Job]:
+        """Record a claim that took `jobs` (started at `started_ns`); the jobs returned carry
+        the claim's context, so each attempt links back to it."""
+        links: list[Link] = []
+        seen: set[str] = set()
+        for job in jobs:
+            if job.traceparent is not None and job.traceparent not in seen:
+                seen.add(job.traceparent)
+                link = self._link(job.traceparent)
+                if link is not None:
+                    links.append(link)
+        span = self._tracer.start_span(
+            "claim",
+            links=links,
+            start_time=started_ns,
+            attributes={
+                "hookline.claim.batch_size": len(jobs),
+                "hookline.claim.limit": limit,
+                "hookline.worker": self.worker,
+            },
+        )
+        span.end()
+        claim = _traceparent_of(span.get_span_context())
+        return [replace(job, claim_traceparent=claim) for job in jobs]
+
+    # -- attempts -------------------------------------------------------------------------
+
+    def attempt(self, job: Job) -> AttemptSpan:
+        """The span of one attempt: a child of the delivery's ingest span when the row has
+        its context (rows written while tracing was off start a trace of their own)."""
+        trace = self._trace
+        parent = None
+        remote = self._remote(job.traceparent)
+        if remote is not None:
+            parent = trace.set_span_in_context(trace.NonRecordingSpan(remote))
+        claim = self._link(job.claim_traceparent)
+        span = self._tracer.start_span(
+            "deliver",
+            context=parent,
+            kind=trace.SpanKind.CLIENT,
+            links=(claim,) if claim is not None else (),
+            attributes={
+                "http.request.method": "POST",
+                "server.address": urlsplit(job.url).hostname or "",
+                "hookline.webhook_id": job.webhook_id,
+                "hookline.delivery_id": job.delivery_id,
+                "hookline.event_type": job.event_type,
+                "hookline.attempt.number": job.attempt_number,
+                "hookline.worker": self.worker,
+            },
+            record_exception=False,
+            set_status_on_exception=False,
+        )
+        return AttemptSpan(span, trace.StatusCode.ERROR)
+
+    def _remote(self, traceparent: str | None) -> SpanContext | None:
+        parsed = parse_traceparent(traceparent)
+        if parsed is None:
+            return None
+        trace_id, span_id, flags = parsed
+        trace = self._trace
+        context: SpanContext = trace.SpanContext(trace_id, span_id, True, trace.TraceFlags(flags))
+        return context
+
+    def _link(self, traceparent: str | None) -> Link | None:
+        remote = self._remote(traceparent)
+        return self._trace.Link(remote) if remote is not None else None
+
+
+class IngestSpan:
+    """What the ingest path writes on its span; `traceparent` goes on its delivery rows."""
+
+    __slots__ = ("_span", "traceparent")
+
+    def __init__(self, span: Span) -> None:
+        self._span = span
+        self.traceparent = _traceparent_of(span.get_span_context())
+
+    def describe(self, *, reseller_id: str, organisation_id: str, event_ids: list[str]) -> None:
+        self._span.set_attributes(
+            {
+                "hookline.reseller_id": reseller_id,
+                "hookline.organisation_id": organisation_id,
+                "hookline.event_ids": event_ids,
+                "hookline.event_count": len(event_ids),
+            }
+        )
+
+    def answered(self, status: int, *, deliveries: int, replayed: bool) -> None:
+        self._span.set_attributes(
+            {
+                "http.response.status_code": status,
+                "hookline.deliveries": deliveries,
+                "hookline.idempotent_replay": replayed,
+            }
+        )
+
+
+class AttemptSpan:
+    """One attempt's span: its context is the `traceparent` header of opted-in webhooks."""
+
+    __slots__ = ("_error", "_span", "traceparent")
+
+    def __init__(self, span: Span, error: Any) -> None:
+        self._span = span
+        self._error = error
+        self.traceparent = _traceparent_of(span.get_span_context())
+
+    def finish(self, result: PostResult) -> None:
+        attributes: dict[str, str | int] = {
+            "hookline.attempt.kind": result.kind.value,
+            "hookline.attempt.latency_ms": result.latency_ms,
+        }
+        if result.status is not None:
+            attributes["http.response.status_code"] = result.status
+        self._span.set_attributes(attributes)
+        if not result.delivered:
+            self._span.set_status(self._error, result.kind.value)
+        self._span.end()
+
+    def fail(self, exc: BaseException) -> None:
+        """A defect inside the dispatcher (not the endpoint): the type only."""
+        self._span.set_attribute("error.type", type(exc).__name__)
+        self._span.set_status(self._error, type(exc).__name__)
+        self._span.end()
+
+
+@asynccontextmanager
+async def tracing_component(app: FastAPI) -> AsyncIterator[Tracing | None]:
+    """Lifespan component (the first: it flushes last): `app.state.tracing`, None when off.
+
+    Tests may set `app.state.span_exporter` before the lifespan starts to replace the
+    OTLP exporter."""
+    tracing = Tracing.open(
+        app.state.settings, role="api", exporter=getattr(app.state, "span_exporter", None)
+    )
+    app.state.tracing = tracing
+    try:
+        yield tracing
+    finally:
+        if tracing is not None:
+            await tracing.close()
