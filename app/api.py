@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter
 
+from app.deliveries.bulk_routes import router as bulk_deliveries_router
 from app.deliveries.routes import router as deliveries_router
 from app.errors import ERROR_RESPONSES
 from app.events.routes import router as events_router
@@ -16,5 +17,6 @@ for router in (
     events_router,
     webhooks_router,
     deliveries_router,
+    bulk_deliveries_router,
 ):
     api_router.include_router(router)

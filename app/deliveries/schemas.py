@@ -1,6 +1,10 @@
 from datetime import datetime
+from typing import Literal
 
-from app.kit.schema import Schema
+from pydantic import AwareDatetime, Field, field_validator, model_validator
+
+from app.kit.schema import InputSchema, Schema
+from app.webhooks.schemas import valid_event_list
 
 
 class DeliveryOut(Schema):
@@ -25,7 +29,65 @@ class AttemptOut(Schema):
     latency_ms: int
     response_body: str | None
     error: str | None
+    kind: str | None  # egress AttemptKind; null for attempts recorded before it was
+    request_headers: dict[str, str] | None  # as sent (signature as computed, never the secret)
 
 
 class DeliveryDetail(DeliveryOut):
     attempts: list[AttemptOut]
+
+
+RecoverableStatus = Literal["failed", "cancelled"]
+BOTH: list[RecoverableStatus] = ["cancelled", "failed"]
+
+
+class Window(InputSchema):
+    """A time range `[since, until)`; `until` absent means now."""
+
+    since: AwareDatetime
+    until: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Window":
+        if self.until is not None and self.until <= self.since:
+            raise ValueError("until must be after since")
+        return self
+
+
+class RecoverIn(Window):
+    statuses: list[RecoverableStatus] = Field(
+        default_factory=lambda: list(BOTH), min_length=1, max_length=2
+    )
+    event_types: list[str] | None = Field(default=None, max_length=10)
+
+    @field_validator("statuses")
+    @classmethod
+    def _unique(cls, value: list[RecoverableStatus]) -> list[RecoverableStatus]:
+        return sorted(set(value))
+
+    @field_validator("event_types")
+    @classmethod
+    def _types(cls, value: list[str] | None) -> list[str] | None:
+        return None if not value else valid_event_list(value)
+
+
+class RecoveryOut(Schema):
+    id: str
+    webhook_id: str
+    state: str
+    since: datetime
+    until: datetime
+    statuses: list[str]
+    event_types: list[str] | None
+    matched: int
+    queued: int
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class ReplayOut(Schema):
+    webhook_id: str
+    since: datetime
+    until: datetime
+    created: int
+    clamped: bool

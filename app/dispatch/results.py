@@ -64,6 +64,7 @@ class Outcome:
     response_body: str | None = None
     error: str | None = None
     retry_after: str | None = None
+    request_headers: dict[str, str] | None = None  # as sent: ours, never the secret
 
     @property
     def succeeded(self) -> bool:
@@ -147,6 +148,9 @@ def outcome_rows(outcomes: Sequence[Outcome], settings: Settings, rng: random.Ra
                 "latency_ms": outcome.latency_ms,
                 "response_body": outcome.response_body,
                 "error": outcome.error,
+                "webhook_id": job.webhook_id,  # denormalised for the stats index
+                "kind": outcome.kind.value,
+                "request_headers": outcome.request_headers,
             }
         )
         status, next_at = _next_state(outcome, settings, rng)

@@ -7,6 +7,7 @@ from app.models.delivery import Delivery
 from app.models.event import Event
 from app.models.idempotency_key import IdempotencyKey
 from app.models.organisation import Organisation
+from app.models.recovery import Recovery
 from app.models.reseller import Reseller
 from app.models.webhook import Webhook
 
@@ -18,6 +19,7 @@ __all__ = [
     "Event",
     "IdempotencyKey",
     "Organisation",
+    "Recovery",
     "Reseller",
     "Webhook",
 ]
