@@ -73,20 +73,26 @@ class KnownKey:
         return self.expires_at is not None and self.expires_at <= utc_now()
 
 
-# How long a process trusts a verdict read from the database. Revocation, rotation and
-# disabling an organisation write the database only, so every other process sees them
-# within this bound, on SQLite and PostgreSQL alike, with no signal to lose (README
-# Decisions, "Key verdicts"). The process that made the change forgets at once.
+# How long a process trusts a verdict read from the database. Revoking, rotating and
+# disabling commit to the database and, on PostgreSQL, NOTIFY every process to forget
+# its verdicts (`app.auth.revocation`). While this process LISTENs (checked by a
+# heartbeat) a verdict may be kept a minute; otherwise (SQLite, or the LISTEN connection
+# lost) for one second, so a change is refused everywhere within a second either way
+# (README Decisions, "Key verdicts"). The process making the change forgets at commit.
 VERDICT_SECONDS = 1.0
+LISTENED_VERDICT_SECONDS = 60.0
 
 
 class _Verdicts:
-    """Verified keys by hash, each trusted until `VERDICT_SECONDS` after the read that
-    verified it *began*: a change committed after that read is seen within the bound."""
+    """Verified keys by hash, each trusted until its lifetime after the read that
+    verified it *began*: a change committed after that read is seen within the bound. A
+    read that began before a `clear` is not kept (it may predate the change)."""
 
     def __init__(self, max_entries: int = 10_000) -> None:
         self._max = max_entries
         self._entries: dict[str, tuple[float, KnownKey]] = {}
+        self.generation = 0
+        self.listeners = 0  # revocation listeners connected in this process
 
     def get(self, digest: str) -> KnownKey | None:
         entry = self._entries.get(digest)
@@ -97,12 +103,16 @@ class _Verdicts:
             return None
         return entry[1]
 
-    def put(self, digest: str, key: KnownKey, read_began: float) -> None:
+    def put(self, digest: str, key: KnownKey, read_began: float, generation: int) -> None:
+        if generation != self.generation:
+            return
         if len(self._entries) >= self._max:
             self._entries.clear()
-        self._entries[digest] = (read_began + VERDICT_SECONDS, key)
+        lifetime = LISTENED_VERDICT_SECONDS if self.listeners > 0 else VERDICT_SECONDS
+        self._entries[digest] = (read_began + lifetime, key)
 
     def clear(self) -> None:
+        self.generation += 1
         self._entries.clear()
 
 
@@ -110,8 +120,15 @@ _verified = _Verdicts()
 
 
 def forget_verified() -> None:
-    """Drop every cached verdict of this process (after a revocation, rotation or disable
-    committed here): this process refuses at once, the others within `VERDICT_SECONDS`."""
+    """Drop every cached verdict of this process (a revocation, rotation or disable was
+    committed here or, on PostgreSQL, announced by another process)."""
+    _verified.clear()
+
+
+def listening(connected: bool) -> None:
+    """A revocation listener connected (verdicts may be kept longer) or lost (forget
+    them all: a notification may have been missed)."""
+    _verified.listeners += 1 if connected else -1
     _verified.clear()
 
 
@@ -120,8 +137,8 @@ def _well_formed(plaintext: str) -> bool:
 
 
 def known_key(plaintext: str) -> KnownKey | None:
-    """The owner of a key verified within the last second, without a session; None when
-    unknown here or expired (the caller then asks the database)."""
+    """The owner of a key verified recently enough, without a session; None when unknown
+    here or expired (the caller then asks the database)."""
     if not _well_formed(plaintext):
         return None
     known = _verified.get(hash_key(plaintext))
@@ -137,7 +154,7 @@ async def authenticate(session: AsyncSession, plaintext: str) -> KnownKey | None
         return known
     if not _well_formed(plaintext):
         return None
-    read_began = time.monotonic()
+    read_began, generation = time.monotonic(), _verified.generation
     now = utc_now()
     rows = (
         await session.execute(
@@ -157,7 +174,7 @@ async def authenticate(session: AsyncSession, plaintext: str) -> KnownKey | None
                 row.expires_at,
                 enabled is not False,
             )
-            _verified.put(expected, known, read_began)
+            _verified.put(expected, known, read_began, generation)
             return known
     return None
 

@@ -1,8 +1,8 @@
 """Organisations and their ingest keys: create, read, rename, disable; add, rotate, revoke.
 
 Whatever refuses a key from now on (revoking, a rotation's overlap, disabling the
-organisation) is written to the database only; `app.auth.keys` re-reads a verdict at
-least every second in every process, and this process forgets its verdicts at commit.
+organisation) is announced (`app.auth.revocation`): every process forgets its cached
+key verdicts at commit, and none keeps one longer than a second without hearing.
 """
 
 from datetime import timedelta
@@ -12,8 +12,8 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.keys import MintedKey, forget_verified, live_key, mint_key
-from app.db.session import after_commit
+from app.auth.keys import MintedKey, live_key, mint_key
+from app.auth.revocation import announce
 from app.db.tenancy import get_owned, owned_by
 from app.errors import NotFound
 from app.kit.ids import first_id_at
@@ -95,7 +95,7 @@ async def update_organisation(
         organisation.name = patch.name
     if patch.enabled is not None and patch.enabled != organisation.enabled:
         organisation.enabled = patch.enabled
-        after_commit(session, forget_verified)
+        await announce(session)
     await session.flush()
     return organisation
 
@@ -143,7 +143,7 @@ async def add_ingest_key(
             .values(expires_at=ends),
             execution_options={"synchronize_session": False},
         )
-        after_commit(session, forget_verified)
+        await announce(session)
     key = mint_key(session, kind="ingest", reseller_id=reseller_id, organisation_id=organisation_id)
     await session.flush()
     return key
@@ -169,4 +169,4 @@ async def revoke_ingest_key(
     )
     if result.rowcount == 0:
         raise NotFound("Ingest key not found")
-    after_commit(session, forget_verified)
+    await announce(session)

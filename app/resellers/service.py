@@ -5,8 +5,8 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.auth.keys import MintedKey, forget_verified, live_key, mint_key
-from app.db.session import after_commit
+from app.auth.keys import MintedKey, live_key, mint_key
+from app.auth.revocation import announce
 from app.errors import Conflict, NotFound
 from app.kit.pagination import page_of, paginate_newest_first
 from app.kit.time import utc_now
@@ -105,4 +105,4 @@ async def revoke_api_key(
         raise Conflict(
             "This is the reseller's last API key: create another before revoking this one"
         )
-    after_commit(session, forget_verified)
+    await announce(session)

@@ -1,0 +1,98 @@
+"""Key changes reach every process: `NOTIFY hookline_keys` at commit, `LISTEN` in each.
+
+Revoking a key, rotating ingest keys and disabling or enabling an organisation call
+`announce` in their transaction: this process forgets its cached key verdicts at commit
+and, on PostgreSQL, `pg_notify` tells every other API process to forget them too (a
+notification is delivered only once the transaction commits). Each API process on
+PostgreSQL holds one dedicated connection listening, with a heartbeat every half second:
+while it is up, verdicts may be kept a minute; the moment it fails (or the heartbeat goes
+unanswered) every verdict is dropped and new ones are kept a second until it is back
+(`app.auth.keys`). SQLite has no such channel: there verdicts always last a second.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.keys import forget_verified, listening
+from app.db.session import after_commit
+from app.dispatch.listen import asyncpg_dsn
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "hookline_keys"
+HEARTBEAT_SECONDS = 0.5
+RECONNECT_SECONDS = 1.0
+
+
+async def announce(session: AsyncSession) -> None:
+    """Every process forgets its key verdicts once this transaction commits."""
+    after_commit(session, forget_verified)
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
+
+
+class RevocationListener:
+    def __init__(self, database_url: str) -> None:
+        self._dsn = asyncpg_dsn(database_url)
+        self._task: asyncio.Task[None] | None = None
+        self._connected = asyncio.Event()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="keys-listen")
+        with contextlib.suppress(TimeoutError):  # without it: 1 s verdicts meanwhile
+            await asyncio.wait_for(self._connected.wait(), 5)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self._listen()
+            except Exception as exc:
+                log.warning("LISTEN %s lost (%s); key verdicts last 1 s until back", CHANNEL, exc)
+            await asyncio.sleep(RECONNECT_SECONDS)
+
+    async def _listen(self) -> None:
+        connection: Any = await asyncpg.connect(
+            self._dsn, timeout=5, server_settings={"application_name": "hookline-keys-listen"}
+        )
+        up = False
+        try:
+            await connection.add_listener(CHANNEL, lambda *_: forget_verified())
+            listening(True)  # also forgets whatever was revoked while we were not listening
+            up = True
+            self._connected.set()
+            while True:
+                await asyncio.sleep(HEARTBEAT_SECONDS)
+                await asyncio.wait_for(connection.fetchval("SELECT 1"), HEARTBEAT_SECONDS)
+        finally:
+            if up:
+                listening(False)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(connection.close(), 2)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+@contextlib.asynccontextmanager
+async def revocation_component(app: Any) -> AsyncIterator[None]:
+    """The lifespan's listener (PostgreSQL only)."""
+    settings = app.state.settings
+    if settings.is_sqlite:
+        yield
+        return
+    listener = RevocationListener(settings.database_url)
+    await listener.start()
+    try:
+        yield
+    finally:
+        await listener.stop()
