@@ -6,6 +6,7 @@ way, raw bytes, and the npm `standardwebhooks` package). So the docs cannot drif
 
 import base64
 import json
+import re
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +26,7 @@ from tests.support.hard_payloads import HARD_PAYLOADS
 from tests.support.node import NODE_DIR
 
 FILES = sorted(vectors.DIRECTORY.glob("*.json"))
+SIGNING_DOC = vectors.DIRECTORY.parent / "signing.md"
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -138,6 +140,36 @@ def test_vector_at_the_pypi_library(path: Path, monkeypatch: pytest.MonkeyPatch)
     assert _verifies(rotation["previousSecret"], body, rotation["headers"])
     clock.at += timedelta(minutes=6)  # the library's replay window is 5 minutes
     assert not _verifies(sw["secret"], body, sw["headers"])
+
+
+def _documented_python() -> dict[str, Any]:
+    """The Python receiver example of docs/signing.md, run as a module."""
+    blocks = re.findall(r"```python\n(.*?)```", SIGNING_DOC.read_text(), flags=re.DOTALL)
+    [example] = [block for block in blocks if "def verify_hookline" in block]
+    namespace: dict[str, Any] = {}
+    exec(compile(example, str(SIGNING_DOC), "exec"), namespace)  # noqa: S102 - our own docs
+    return namespace
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+def test_vector_at_the_documented_python_example(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    example = _documented_python()
+    vector = _load(path)
+    body = vector["body"]["utf8"].encode("utf-8")
+    hookline, sw = vector["hookline"], vector["standardWebhooks"]
+    at = int(hookline["timestamp"]) / 1000
+    assert example["verify_hookline"](hookline["secret"], hookline["headers"], body, now=at)
+    assert not example["verify_hookline"](hookline["secret"], hookline["headers"], body[:-1], at)
+    assert not example["verify_hookline"](sw["secret"], hookline["headers"], body, now=at)
+    assert not example["verify_hookline"](hookline["secret"], hookline["headers"], body, at + 600)
+    clock = _Clock(monkeypatch)
+    clock.at = datetime.fromtimestamp(int(sw["timestamp"]), UTC)
+    rotation = sw["duringRotation"]
+    assert example["verify_standard"](sw["secret"], sw["headers"], body)
+    assert example["verify_standard"](rotation["previousSecret"], rotation["headers"], body)
+    assert not example["verify_standard"](rotation["previousSecret"], sw["headers"], body)
 
 
 def test_every_vector_at_node() -> None:
