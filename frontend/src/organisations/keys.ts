@@ -16,8 +16,16 @@ export interface KeysPanel {
   refresh(): Promise<void>;
 }
 
-/** `onChanged` runs after a key is added, rotated or revoked (the page reloads the card and its count). */
-export function ingestKeysPanel(api: Api, org: Organisation, onChanged: () => void): KeysPanel {
+/**
+ * `onChanged` runs after a key is added, rotated or revoked (the page reloads the card and its
+ * count); `seen` holds the last list per organisation, so a re-rendered card shows it at once.
+ */
+export function ingestKeysPanel(
+  api: Api,
+  org: Organisation,
+  onChanged: () => void,
+  seen: Map<string, IngestKey[]>,
+): KeysPanel {
   const list = h("ul", { class: "key-list", testid: "ingest-key-list" });
   const newBtn = h("button", {
     class: "btn btn-sm",
@@ -78,15 +86,23 @@ export function ingestKeysPanel(api: Api, org: Organisation, onChanged: () => vo
     );
   }
 
+  function render(keys: IngestKey[]): void {
+    const now = Date.now();
+    if (keys.length === 0) {
+      replace(list, h("li", { class: "empty-note", testid: "ingest-keys-empty", text: "No ingest keys: this organisation cannot send events." }));
+    } else {
+      replace(list, ...keys.map((k) => keyRow(k, now)));
+    }
+  }
+
+  const known = seen.get(org.id);
+  if (known) render(known);
+
   async function refresh(): Promise<void> {
     try {
       const keys = await listIngestKeys(api, org.id);
-      const now = Date.now();
-      if (keys.length === 0) {
-        replace(list, h("li", { class: "empty-note", testid: "ingest-keys-empty", text: "No ingest keys: this organisation cannot send events." }));
-      } else {
-        replace(list, ...keys.map((k) => keyRow(k, now)));
-      }
+      seen.set(org.id, keys);
+      render(keys);
     } catch (err) {
       replace(list, h("li", {}, statusLine(`Could not load ingest keys: ${errorMessage(err)}`, "error")));
     }

@@ -11,7 +11,7 @@ import { revealOnce } from "../ui/reveal";
 import { formatDate } from "../ui/time";
 import { notify } from "../ui/toast";
 import "../settings/keys.css";
-import { createOrganisation, listOrganisations, updateOrganisation, type Organisation, type OrganisationCreated } from "./api";
+import { createOrganisation, listOrganisations, updateOrganisation, type IngestKey, type Organisation, type OrganisationCreated } from "./api";
 import { eventsText } from "./format";
 import { ingestKeysPanel } from "./keys";
 import { openNameForm } from "./name-form";
@@ -41,6 +41,7 @@ export const mountOrganisations: PageMount = (host, { api }) => {
   let alive = true;
   /** Organisations whose key panel is open: kept across reloads of the list. */
   const open = new Set<string>();
+  const seenKeys = new Map<string, IngestKey[]>();
 
   async function load(): Promise<void> {
     try {
@@ -57,7 +58,7 @@ export const mountOrganisations: PageMount = (host, { api }) => {
           ),
         );
       } else {
-        replace(list, ...orgs.map((o) => orgCard(api, o, open, load)));
+        replace(list, ...orgs.map((o) => orgCard(api, o, { open, seenKeys }, load)));
       }
     } catch (err) {
       if (alive) replace(list, statusLine(`Could not load organisations: ${errorMessage(err)}`, "error"));
@@ -94,8 +95,14 @@ export const mountOrganisations: PageMount = (host, { api }) => {
   };
 };
 
-function orgCard(api: Api, org: Organisation, open: Set<string>, reload: () => Promise<void>): HTMLElement {
-  const keys = ingestKeysPanel(api, org, () => void reload());
+/** What the page keeps across re-renders of its cards. */
+interface Kept {
+  open: Set<string>;
+  seenKeys: Map<string, IngestKey[]>;
+}
+
+function orgCard(api: Api, org: Organisation, { open, seenKeys }: Kept, reload: () => Promise<void>): HTMLElement {
+  const keys = ingestKeysPanel(api, org, () => void reload(), seenKeys);
   const isOpen = open.has(org.id);
   keys.element.hidden = !isOpen;
   if (isOpen) void keys.refresh();

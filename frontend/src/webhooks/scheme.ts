@@ -14,7 +14,7 @@ export const SCHEMES: readonly { value: SignatureScheme; label: string; headers:
 ];
 
 /** The scheme of a webhook as the API gave it; a server without schemes signs the Hookline way. */
-export function schemeOf(w: { signatureScheme?: string | null }): SignatureScheme {
+export function schemeOf(w: { id: string; signatureScheme?: string | null }): SignatureScheme {
   return w.signatureScheme === "standard-webhooks" ? "standard-webhooks" : "hookline";
 }
 
