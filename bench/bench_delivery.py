@@ -100,7 +100,11 @@ class Receiver:
 
 
 async def _start_hookline(
-    database_url: str, mode: str, workers: int, sender: str = "aiohttp"
+    database_url: str,
+    mode: str,
+    workers: int,
+    sender: str = "aiohttp",
+    extra_env: dict[str, str] | None = None,
 ) -> tuple[list[Any], str]:
     port = _free_port()
     settings = {
@@ -109,6 +113,7 @@ async def _start_hookline(
         "HOOKLINE_ALLOW_PRIVATE_TARGETS": "true",
         "HOOKLINE_LOG_LEVEL": "warning",
         "HOOKLINE_DISPATCHER": "on" if mode == "embedded" else "off",
+        **(extra_env or {}),  # bench_tracing: HOOKLINE_OTEL_ENDPOINT
     }
     serve = [sys.executable, "-m", "app", "serve", "--port", str(port)]
     procs: list[Any] = [await spawn(serve, env=bench_env(settings))]
@@ -206,7 +211,10 @@ async def _measure(
 
 
 async def run_hookline(
-    args: argparse.Namespace, workers: int, sender: str = "aiohttp"
+    args: argparse.Namespace,
+    workers: int,
+    sender: str = "aiohttp",
+    extra_env: dict[str, str] | None = None,
 ) -> dict[str, float]:
     name = f"hookline_bench_{uuid.uuid4().hex[:8]}"
     await _admin_sql(f'CREATE DATABASE "{name}"')
@@ -215,7 +223,9 @@ async def run_hookline(
     try:
         receiver, port = await spawn_listening([sys.executable, "-m", "bench.receiver"])
         procs.append(receiver)
-        hookline, url = await _start_hookline(f"{database_url}/{name}", args.mode, workers, sender)
+        hookline, url = await _start_hookline(
+            f"{database_url}/{name}", args.mode, workers, sender, extra_env
+        )
         procs.extend(hookline)
         connector = aiohttp.TCPConnector(limit=64)
         async with aiohttp.ClientSession(connector=connector) as http:

@@ -38,6 +38,7 @@ from app.errors import HooklineError
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+    from opentelemetry.context import Context
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SpanExporter
     from opentelemetry.trace import Link, Span, SpanContext
@@ -49,6 +50,7 @@ INSTALL_HINT = "pip install 'hookline[otel]'"
 _TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
 # Spans wait here for the exporter's thread; a full queue drops spans, never blocks work.
 QUEUE_SPANS = 16_384
+REMEMBERED = 4096  # parsed trace contexts and URL hosts kept per process
 
 
 def format_traceparent(trace_id: int, span_id: int, flags: int) -> str:
@@ -91,6 +93,9 @@ class Tracing:
         self._provider = provider
         self._trace = trace
         self._tracer = provider.get_tracer("hookline", __version__)
+        self._client = trace.SpanKind.CLIENT
+        self._contexts: dict[str, tuple[SpanContext, Context]] = {}
+        self._hosts: dict[str, str] = {}
         self.worker = worker
 
     @classmethod
@@ -208,44 +213,62 @@ class Tracing:
 
     def attempt(self, job: Job) -> AttemptSpan:
         """The span of one attempt: a child of the delivery's ingest span when the row has
-        its context (rows written while tracing was off start a trace of their own)."""
-        trace = self._trace
-        parent = None
-        remote = self._remote(job.traceparent)
-        if remote is not None:
-            parent = trace.set_span_in_context(trace.NonRecordingSpan(remote))
-        claim = self._link(job.claim_traceparent)
+        its context (rows written while tracing was off start a trace of their own).
+
+        Few attributes on purpose: exporting costs about as much per attribute as the
+        span itself (`bench/bench_tracing.py`)."""
+        parent = self._remote(job.traceparent)
+        claim = self._remote(job.claim_traceparent)
         span = self._tracer.start_span(
             "deliver",
-            context=parent,
-            kind=trace.SpanKind.CLIENT,
-            links=(claim,) if claim is not None else (),
+            context=parent[1] if parent is not None else None,
+            kind=self._client,
+            links=(self._trace.Link(claim[0]),) if claim is not None else (),
             attributes={
-                "http.request.method": "POST",
-                "server.address": urlsplit(job.url).hostname or "",
+                "server.address": self._host(job.url),
                 "hookline.webhook_id": job.webhook_id,
                 "hookline.delivery_id": job.delivery_id,
-                "hookline.event_type": job.event_type,
                 "hookline.attempt.number": job.attempt_number,
-                "hookline.worker": self.worker,
             },
             record_exception=False,
             set_status_on_exception=False,
         )
-        return AttemptSpan(span, trace.StatusCode.ERROR)
+        return AttemptSpan(span, self._trace.StatusCode.ERROR)
 
-    def _remote(self, traceparent: str | None) -> SpanContext | None:
+    def _remote(self, traceparent: str | None) -> tuple[SpanContext, Context] | None:
+        """The span context of a stored `traceparent`, and a parent context made of it.
+
+        Remembered: a batch's deliveries share one ingest context, a claim's jobs one claim
+        context, and every retry of a delivery its own."""
+        if traceparent is None:
+            return None
+        found = self._contexts.get(traceparent)
+        if found is not None:
+            return found
         parsed = parse_traceparent(traceparent)
         if parsed is None:
             return None
-        trace_id, span_id, flags = parsed
         trace = self._trace
-        context: SpanContext = trace.SpanContext(trace_id, span_id, True, trace.TraceFlags(flags))
-        return context
+        trace_id, span_id, flags = parsed
+        remote = trace.SpanContext(trace_id, span_id, True, trace.TraceFlags(flags))
+        found = (remote, trace.set_span_in_context(trace.NonRecordingSpan(remote)))
+        if len(self._contexts) >= REMEMBERED:
+            self._contexts.clear()
+        self._contexts[traceparent] = found
+        return found
 
     def _link(self, traceparent: str | None) -> Link | None:
         remote = self._remote(traceparent)
-        return self._trace.Link(remote) if remote is not None else None
+        return self._trace.Link(remote[0]) if remote is not None else None
+
+    def _host(self, url: str) -> str:
+        """The host only: a URL's path and query may hold the receiver's tokens."""
+        host = self._hosts.get(url)
+        if host is None:
+            if len(self._hosts) >= REMEMBERED:
+                self._hosts.clear()
+            host = self._hosts[url] = urlsplit(url).hostname or ""
+        return host
 
 
 class IngestSpan:
@@ -280,12 +303,15 @@ class IngestSpan:
 class AttemptSpan:
     """One attempt's span: its context is the `traceparent` header of opted-in webhooks."""
 
-    __slots__ = ("_error", "_span", "traceparent")
+    __slots__ = ("_error", "_span")
 
     def __init__(self, span: Span, error: Any) -> None:
         self._span = span
         self._error = error
-        self.traceparent = _traceparent_of(span.get_span_context())
+
+    @property
+    def traceparent(self) -> str:
+        return _traceparent_of(self._span.get_span_context())
 
     def finish(self, result: PostResult) -> None:
         attributes: dict[str, str | int] = {

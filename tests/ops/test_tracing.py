@@ -112,7 +112,8 @@ def _check_attempts(
         assert (ingest.trace_id, ingest.span_id) in claim.links
         assert claim.trace_id != ingest.trace_id  # a batch across events: a trace of its own
         assert claim.attributes["hookline.claim.batch_size"] >= 1
-        assert claim.attributes["hookline.worker"] == attempt.attributes["hookline.worker"]
+        # The claim and the attempt ran in the same process: its worker id is the resource's.
+        assert claim.attributes["hookline.worker"] == attempt.resource["service.instance.id"]
     return attempts
 
 

@@ -1,0 +1,162 @@
+"""What OpenTelemetry tracing costs end to end: the delivery benchmark, tracing off and on.
+
+The phases of bench.bench_delivery (PostgreSQL, `python -m app serve` with its
+dispatcher off, `python -m app worker` processes, the loopback receiver): N events by
+batch ingest, end-to-end = N / (first ingest request -> last arrival), then single-event
+requests at a fixed rate for p50/p99 ingest -> arrival. Three modes, alternating (off,
+recorded, otlp, off, ... `--repeat` times, each on a fresh database), with the ratio of
+medians to "off":
+- off: HOOKLINE_OTEL_ENDPOINT unset;
+- recorded: the endpoint set, and the OTLP exporter replaced by one that drops each batch
+  (`bench/otel_discard/sitecustomize.py`): every span created, with its attributes and
+  links, through the batch span processor; no encoding. The issue's "in-memory exporter"
+  figure, and its target: at most 5 % slower;
+- otlp: the production path, the endpoint a no-op OTLP/HTTP collector on loopback (this
+  script with `--collector`, its own process): the exporter's protobuf encoding and POSTs
+  included.
+
+Run: python -m bench.bench_tracing [--quick] [--repeat 2] [-n 10000] [--workers 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from bench.bench_delivery import run_hookline
+from bench.common import REPO_ROOT, print_table, spawn_listening, terminate
+
+MODES = ("off", "recorded", "otlp")
+
+
+def _collector(port: int) -> None:
+    """A collector that reads every export and drops it; counts requests and bytes."""
+    stats = {"requests": 0, "bytes": 0}
+
+    async def traces(request: web.Request) -> web.Response:
+        stats["requests"] += 1
+        stats["bytes"] += len(await request.read())
+        return web.Response(body=b"", content_type="application/x-protobuf")
+
+    async def read_stats(_: web.Request) -> web.Response:
+        return web.json_response(stats)
+
+    async def main() -> None:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_post("/v1/traces", traces)
+        app.router.add_get("/stats", read_stats)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        print(f"LISTENING {runner.addresses[0][1]}", flush=True)
+        await asyncio.Event().wait()
+
+    import uvloop
+
+    uvloop.run(main())
+
+
+async def _exported(port: int) -> dict[str, int]:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"http://127.0.0.1:{port}/stats") as response,
+    ):
+        stats: dict[str, int] = await response.json()
+        return stats
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    command = [sys.executable, "-m", "bench.bench_tracing", "--collector"]
+    collector, port = await spawn_listening(command)
+    endpoint = {"HOOKLINE_OTEL_ENDPOINT": f"http://127.0.0.1:{port}"}
+    discard = os.pathsep.join((str(REPO_ROOT / "bench" / "otel_discard"), str(REPO_ROOT)))
+    environments: dict[str, dict[str, str] | None] = {
+        "off": None,
+        "recorded": {**endpoint, "PYTHONPATH": discard},
+        "otlp": endpoint,
+    }
+    runs: dict[str, list[dict[str, float]]] = {mode: [] for mode in MODES}
+    exported: list[dict[str, int]] = []
+    try:
+        for _ in range(args.repeat):
+            for mode in MODES:
+                before = await _exported(port)
+                result = await run_hookline(args, args.workers, extra_env=environments[mode])
+                after = await _exported(port)
+                if mode == "otlp":
+                    exported.append({k: after[k] - before[k] for k in after})
+                    if not exported[-1]["requests"]:
+                        raise RuntimeError("nothing reached the collector with tracing on")
+                elif after != before:
+                    raise RuntimeError(f"spans reached the collector in mode {mode}")
+                runs[mode].append(result)
+    finally:
+        await terminate(collector)
+    _report(args, runs, exported)
+
+
+def _report(
+    args: argparse.Namespace,
+    runs: dict[str, list[dict[str, float]]],
+    exported: list[dict[str, int]],
+) -> None:
+    print(
+        f"\nTracing off vs on ({args.workers} worker process(es), PostgreSQL): "
+        f"N={args.events:,}, {args.rate}/s single-event requests for {args.seconds:.0f} s, "
+        f"{args.repeat} alternating run(s) of each mode, {os.cpu_count()} CPUs"
+    )
+    rows: list[list[Any]] = []
+    figures = (
+        ("e2e_per_s", "end-to-end deliveries/s"),
+        ("p50_ms", "p50 ingest->arrival ms"),
+        ("p99_ms", "p99 ingest->arrival ms"),
+    )
+    ratios: dict[str, float] = {}
+    for key, label in figures:
+        off = statistics.median(r[key] for r in runs["off"])
+        for mode in MODES:
+            values = [r[key] for r in runs[mode]]
+            ratio = statistics.median(values) / off
+            if key == "e2e_per_s":
+                ratios[mode] = ratio
+            rows.append([label, mode, ", ".join(f"{v:,.1f}" for v in values), ratio])
+    print_table(["figure", "mode", "runs", "/ off (medians)"], rows)
+    for run in exported:
+        print(f"otlp mode: {run['requests']:,} OTLP requests, {run['bytes']:,} bytes")
+    for mode in ("recorded", "otlp"):
+        slower = (1 - ratios[mode]) * 100
+        verdict = "OK" if ratios[mode] >= 0.95 else "MISSED"
+        print(f"{mode}: end-to-end {slower:+.1f} % slower than off (target 5 %: {verdict})")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="bench.bench_tracing", description=__doc__)
+    parser.add_argument("-n", "--events", type=int, default=10_000)
+    parser.add_argument("--rate", type=int, default=300)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=2, help="rounds of the three modes")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 2,000 events, 2 s, once")
+    parser.add_argument("--collector", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.collector:
+        _collector(0)
+        return
+    if args.quick:
+        args.events, args.seconds, args.repeat = 2_000, 2.0, 1
+    # What bench_delivery's phases read from its own arguments.
+    args.mode, args.latency_batch = "worker", 1
+    import uvloop
+
+    uvloop.run(main_async(args))
+
+
+if __name__ == "__main__":
+    main()
