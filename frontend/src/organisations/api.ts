@@ -63,9 +63,23 @@ export function ingestKeyFrom(raw: Partial<IngestKey> & Pick<IngestKey, "id">): 
 
 const enc = encodeURIComponent;
 
+/** Pages through a list route to its end: the pages show every organisation, not the first 200. */
+export async function allPages<T>(api: Api, path: string, maxPages = 50): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | null = null;
+  for (let i = 0; i < maxPages; i++) {
+    const q = new URLSearchParams({ limit: "200" });
+    if (cursor) q.set("cursor", cursor);
+    const page: Page<T> = await api.request<Page<T>>("GET", `${path}?${q.toString()}`);
+    items.push(...page.data);
+    cursor = page.nextCursor;
+    if (!cursor) break;
+  }
+  return items;
+}
+
 export async function listOrganisations(api: Api): Promise<Organisation[]> {
-  const page = await api.request<Page<Organisation>>("GET", "/v1/organisations?limit=200");
-  return page.data.map(organisationFrom);
+  return (await allPages<Organisation>(api, "/v1/organisations")).map(organisationFrom);
 }
 
 export async function getOrganisation(api: Api, id: string): Promise<Organisation> {

@@ -60,11 +60,28 @@ describe("organisation routes", () => {
       nextCursor: null,
     });
     const orgs = await listOrganisations(api);
-    expect(seen[0]).toMatchObject({ url: "/v1/organisations?limit=200", method: "GET" });
+    expect(seen).toMatchObject([{ url: "/v1/organisations?limit=200", method: "GET" }]);
     expect(orgs.map((o) => [o.name, o.enabled, o.eventsLast24h])).toEqual([
       ["Acme", false, 7],
       ["Old", true, null],
     ]);
+  });
+
+  it("follows the cursor to the end of the list", async () => {
+    const seen: string[] = [];
+    const pages: Record<string, unknown> = {
+      "": { data: [{ id: "org_1", name: "A" }], nextCursor: "c/2" },
+      "c/2": { data: [{ id: "org_2", name: "B" }], nextCursor: null },
+    };
+    const api = new Api("hk_x", {
+      fetch: (url) => {
+        seen.push(url);
+        const cursor = new URL(url, "http://x").searchParams.get("cursor") ?? "";
+        return Promise.resolve(new Response(JSON.stringify(pages[cursor]), { status: 200 }));
+      },
+    });
+    expect((await listOrganisations(api)).map((o) => o.id)).toEqual(["org_1", "org_2"]);
+    expect(seen).toEqual(["/v1/organisations?limit=200", "/v1/organisations?limit=200&cursor=c%2F2"]);
   });
 
   it("patches only what changes", async () => {
