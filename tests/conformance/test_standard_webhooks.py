@@ -4,18 +4,23 @@ real API, verified by the reference libraries as real receivers on loopback: the
 the raw body) and the PyPI package (raw body). Across every hard payload, in three phases:
 one secret; a rotation's overlap (the default 24 h), where each receiver verifies knowing
 only the old secret and knowing only the new one; and after an overlap has run out, where
-only the newest secret verifies. Runs on SQLite and PostgreSQL.
+only the newest secret verifies. And retries: the same `webhook-id`, a new timestamp, the
+previous secret's signature only while the attempt's own time is inside the overlap.
+Runs on SQLite and PostgreSQL.
 """
 
 import asyncio
 from typing import Any
 
 import pytest
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
 
 from tests.dispatch.helpers import Harness, dispatching
-from tests.support.factories import Tenant, new_tenant, new_webhook
+from tests.support.factories import Tenant, app_event, new_tenant, new_webhook
 from tests.support.hard_payloads import HARD_PAYLOADS, screenshot_payload
 from tests.support.node import node_available
+from tests.support.receiver import Received, Receiver, Reply
 from tests.support.standard_receivers import StandardReceiver, standard_receiver
 
 pytestmark = [
@@ -148,3 +153,47 @@ async def _overlaps_over(h: Harness, tenant: Tenant, webhook_ids: list[str]) -> 
                 if response.json()["previousSecretExpiresAt"] is None:
                     break
                 await asyncio.sleep(0.1)
+
+
+def _verifies(secret: str, request: Received) -> bool:
+    try:
+        Webhook(secret).verify(request.body, request.headers)
+    except WebhookVerificationError:
+        return False
+    return True
+
+
+async def test_retries_keep_the_id_and_the_overlap_ends_by_each_attempts_time(
+    database_url: str,
+) -> None:
+    """Every attempt is signed at its own time: the same webhook-id, a new timestamp, and
+    the previous secret's signature only while the attempt falls inside the overlap."""
+    receiver = Receiver().then(Reply(503), Reply(503))
+    async with receiver, dispatching(database_url, retry_schedule=(5, 60)) as h:
+        tenant, webhook = await h.tenant_with_webhook(receiver.url(), signatureScheme=SW)
+        new = (await _rotate(h, tenant, webhook["id"], overlapSeconds=60))["secret"]
+        old = webhook["secret"]
+        accepted = await h.client.post(
+            "/v1/events", json=app_event(), headers=tenant.ingest_headers
+        )
+        assert accepted.status_code == 202, accepted.text
+        [first] = await receiver.wait_for(1)
+        delivery_id = first.headers["webhook-id"]
+        await h.wait_delivery(tenant, delivery_id, lambda d: d["attemptCount"] == 1)
+        h.advance(6)  # the first retry, still inside the overlap (the attempt's clock: +6 s)
+        await h.wait_delivery(tenant, delivery_id, lambda d: d["attemptCount"] == 2)
+        h.advance(61)  # the second retry, after the overlap (+67 s)
+        done = await h.wait_delivery(tenant, delivery_id, lambda d: d["status"] == "succeeded")
+    assert [a["statusCode"] for a in done["attempts"]] == [503, 503, 200]
+    requests = receiver.requests
+    assert {r.headers["webhook-id"] for r in requests} == {delivery_id}
+    assert len({r.body for r in requests}) == 1
+    stamps = [int(r.headers["webhook-timestamp"]) for r in requests]
+    assert stamps == sorted(stamps) and len(set(stamps)) == 3
+    counts = [len(r.headers["webhook-signature"].split(" ")) for r in requests]
+    assert counts == [2, 2, 1]
+    assert [(_verifies(old, r), _verifies(new, r)) for r in requests] == [
+        (True, True),
+        (True, True),
+        (False, True),
+    ]
