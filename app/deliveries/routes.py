@@ -1,6 +1,7 @@
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
 
 from app.auth.deps import ResellerAuth
 from app.db.session import SessionDep
@@ -46,15 +47,28 @@ async def list_deliveries(
     session: SessionDep,
     webhook_id: Annotated[str | None, Query(alias="webhookId", max_length=64)] = None,
     status: StatusParam = None,
+    event_type: Annotated[str | None, Query(alias="eventType", max_length=100)] = None,
+    organisation_id: Annotated[str | None, Query(alias="organisationId", max_length=64)] = None,
+    event_id: Annotated[str | None, Query(alias="eventId", max_length=64)] = None,
+    since: Annotated[AwareDatetime | None, Query(description="Created at or after")] = None,
+    until: Annotated[AwareDatetime | None, Query(description="Created before")] = None,
     limit: LimitParam = DEFAULT_PAGE,
     cursor: CursorParam = None,
 ) -> Page[DeliveryOut]:
-    """The delivery log, newest first, filtered by webhook and status."""
+    """The delivery log, newest first, filtered by webhook, status, event type,
+    organisation, event id and time range (on the delivery's `createdAt`)."""
     rows, next_cursor = await service.list_deliveries(
         session,
         principal.reseller_id,
-        webhook_id=webhook_id,
-        status=status,
+        service.LogFilter(
+            webhook_id=webhook_id,
+            status=status,
+            event_type=event_type,
+            organisation_id=organisation_id,
+            event_id=event_id,
+            since=since,
+            until=until,
+        ),
         limit=limit,
         cursor=cursor,
     )

@@ -9,6 +9,7 @@ lands: a 2xx makes it `succeeded` (the receiver has it), a failure leaves it
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, case, false, or_, select, update
@@ -17,28 +18,67 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.db.session import after_commit
 from app.db.tenancy import get_owned, owned_by
-from app.errors import Conflict
+from app.errors import Conflict, ValidationFailed
+from app.events.catalogue import CATALOGUE
+from app.kit.ids import first_id_at
 from app.kit.pagination import page_of, paginate_newest_first
 from app.kit.signals import Signals
 from app.kit.time import utc_now
-from app.models import Delivery, DeliveryAttempt, Webhook
+from app.models import Delivery, DeliveryAttempt, Event, Webhook
 from app.models.delivery import CANCELLED, PENDING
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LogFilter:
+    """The delivery log's filters; None: not filtered on."""
+
+    webhook_id: str | None = None
+    status: str | None = None
+    event_type: str | None = None
+    organisation_id: str | None = None
+    event_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def conditions(self, reseller_id: str) -> list[ColumnElement[bool]]:
+        if self.event_type is not None and self.event_type not in CATALOGUE:
+            raise ValidationFailed("Unknown event type", fields={"eventType": "Unknown event type"})
+        if self.since is not None and self.until is not None and self.until <= self.since:
+            raise ValidationFailed("until must be after since", fields={"until": "Before since"})
+        found: list[ColumnElement[bool]] = []
+        for column, value in (
+            (Delivery.webhook_id, self.webhook_id),
+            (Delivery.status, self.status),
+            (Delivery.event_type, self.event_type),
+            (Delivery.event_id, self.event_id),
+        ):
+            if value is not None:
+                found.append(column == value)
+        if self.organisation_id is not None:
+            of_organisation = select(Event.id).where(
+                Event.reseller_id == reseller_id, Event.organisation_id == self.organisation_id
+            )
+            found.append(Delivery.event_id.in_(of_organisation))
+        if self.since is not None:
+            # ids are minted after `created_at`: the index range of the window's start
+            found += [
+                Delivery.created_at >= self.since,
+                Delivery.id >= first_id_at("dlv", self.since),
+            ]
+        if self.until is not None:
+            found.append(Delivery.created_at < self.until)
+        return found
 
 
 async def list_deliveries(
     session: AsyncSession,
     reseller_id: str,
+    filters: LogFilter,
     *,
-    webhook_id: str | None,
-    status: str | None,
     limit: int,
     cursor: str | None,
 ) -> tuple[list[Delivery], str | None]:
-    query = owned_by(Delivery, reseller_id)
-    if webhook_id is not None:
-        query = query.where(Delivery.webhook_id == webhook_id)
-    if status is not None:
-        query = query.where(Delivery.status == status)
+    query = owned_by(Delivery, reseller_id).where(*filters.conditions(reseller_id))
     query = paginate_newest_first(query, Delivery.id, limit=limit, cursor=cursor)
     return page_of(list((await session.execute(query)).scalars()), limit)
 

@@ -2,6 +2,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
+from pydantic import AwareDatetime
 
 from app.auth.deps import ResellerAuth
 from app.auth.route import ApiRoute
@@ -12,7 +13,7 @@ from app.kit.params import DEFAULT_PAGE, CursorParam, LimitParam
 from app.kit.state import SettingsDep, SignalsDep
 from app.kit.time import utc_now
 from app.models import Webhook
-from app.webhooks import service, simulate
+from app.webhooks import service, simulate, stats
 from app.webhooks.schemas import (
     RotatedSecretOut,
     RotateSecretIn,
@@ -139,6 +140,22 @@ async def rotate_secret(
         secret_masked=mask_secret(webhook.secret),
         previous_secret_expires_at=_overlap_end(webhook),
     )
+
+
+@router.get("/{webhook_id}/stats", response_model=stats.StatsOut)
+async def endpoint_stats(
+    webhook_id: str,
+    principal: ResellerAuth,
+    session: SessionDep,
+    settings: SettingsDep,
+    window: Annotated[stats.StatsWindow, Query(description="1h, 24h or 7d")] = "24h",
+    until: Annotated[
+        AwareDatetime | None, Query(description="End of the window (default now)")
+    ] = None,
+) -> stats.StatsOut:
+    """Endpoint health from the attempt log: counts by kind, latency, buckets, state."""
+    webhook = await service.get_webhook(session, principal.reseller_id, webhook_id)
+    return await stats.endpoint_stats(session, settings, webhook, window, until or utc_now())
 
 
 EventParam = Annotated[str, Query(max_length=100, description="Event type to simulate")]
