@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app import __version__
 from app.api import api_router
+from app.auth.revocation import revocation_component
 from app.auth.usage import KeyUsage, key_usage_component
 from app.config import Settings
 from app.db.engine import create_engine, create_sessionmaker
@@ -61,12 +62,13 @@ def _components(settings: Settings) -> list[Any]:
     """Async context managers `(app) -> ...` the lifespan enters in order and leaves in reverse.
 
     Tracing first (its spans are exported last), then the keys' last-use flusher (so it
-    flushes after ingest has drained), then
+    flushes after ingest has drained) and the key revocation listener, then
     the outbound HTTP session (the dispatcher and simulations send through it),
     then the live feed's signal listeners, then the dispatcher's loop (only when
     `HOOKLINE_DISPATCHER=on`), then ingest's group committer.
     """
-    components: list[Any] = [tracing_component, key_usage_component, http_component]
+    components: list[Any] = [tracing_component, key_usage_component, revocation_component]
+    components.append(http_component)
     components.append(live_component)
     if settings.dispatcher == "on":
         components.append(dispatcher_component)

@@ -1,7 +1,7 @@
 """Key changes reach every process: `NOTIFY hookline_keys` at commit, `LISTEN` in each.
 
-Revoking a key, rotating ingest keys and disabling or enabling an organisation call
-`announce` in their transaction: this process forgets its cached key verdicts at commit
+Revoking a key, rotating ingest keys and renaming, disabling or enabling an organisation
+call `announce` in their transaction: this process forgets its cached key verdicts at commit
 and, on PostgreSQL, `pg_notify` tells every other API process to forget them too (a
 notification is delivered only once the transaction commits). Each API process on
 PostgreSQL holds one dedicated connection listening, with a heartbeat every half second:
@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.keys import forget_verified, listening
 from app.db.session import after_commit
 from app.dispatch.listen import asyncpg_dsn
+from app.events.service import forget_parties
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +32,16 @@ HEARTBEAT_SECONDS = 0.5
 RECONNECT_SECONDS = 1.0
 
 
+def forget_cached() -> None:
+    """What an announcement drops: key verdicts, and the envelope's cached names (so a
+    rename shows on the next event)."""
+    forget_verified()
+    forget_parties()
+
+
 async def announce(session: AsyncSession) -> None:
-    """Every process forgets its key verdicts once this transaction commits."""
-    after_commit(session, forget_verified)
+    """Every process forgets its key verdicts and names once this transaction commits."""
+    after_commit(session, forget_cached)
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
 
@@ -63,7 +71,7 @@ class RevocationListener:
         )
         up = False
         try:
-            await connection.add_listener(CHANNEL, lambda *_: forget_verified())
+            await connection.add_listener(CHANNEL, lambda *_: forget_cached())
             listening(True)  # also forgets whatever was revoked while we were not listening
             up = True
             self._connected.set()

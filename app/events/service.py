@@ -28,8 +28,14 @@ from app.kit.ttl_cache import TTLCache
 from app.models import Event, Organisation, Reseller
 from app.wire.envelope import Party, envelope_bytes
 
-# Names cannot be changed through the API: cache them for the ingest hot path.
+# The envelope's names, cached for the ingest hot path. A rename (`PATCH
+# /v1/organisations/{id}`) clears them here at commit and, on PostgreSQL, in every process
+# that hears its announcement (`app.auth.revocation`); otherwise within the 60 s.
 _party_names: TTLCache[tuple[str, str], tuple[Party, Party]] = TTLCache(ttl_seconds=60)
+
+
+def forget_parties() -> None:
+    _party_names.clear()
 
 
 def cached_parties(reseller_id: str, organisation_id: str) -> tuple[Party, Party] | None:

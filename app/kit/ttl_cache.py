@@ -1,7 +1,8 @@
 """A tiny process-local TTL cache for values that never change once created.
 
-Used on the ingest hot path for what is immutable through the API (which key belongs
-to which tenant, organisation and reseller names): each saves a query per request.
+Used on the ingest hot path for what rarely changes (organisation and reseller names:
+a rename clears it, see `app.events.service.forget_parties`): each saves a query per
+request.
 Bounded: when full it is simply emptied, which only costs a few queries.
 """
 
@@ -27,6 +28,9 @@ class TTLCache(Generic[K, V]):
             del self._entries[key]
             return None
         return value
+
+    def clear(self) -> None:
+        self._entries.clear()
 
     def put(self, key: K, value: V) -> None:
         if len(self._entries) >= self._max:

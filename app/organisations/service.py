@@ -89,14 +89,17 @@ async def update_organisation(
     session: AsyncSession, reseller_id: str, organisation_id: str, patch: OrganisationPatch
 ) -> Organisation:
     """Rename and/or enable or disable. Disabling keeps every event and delivery; only
-    its ingest keys are refused (403) until it is enabled again."""
+    its ingest keys are refused (403) until it is enabled again. A rename shows in the
+    envelope of the next event."""
     organisation = await get_organisation(session, reseller_id, organisation_id)
-    if patch.name is not None:
-        organisation.name = patch.name
+    changed = False
+    if patch.name is not None and patch.name != organisation.name:
+        organisation.name, changed = patch.name, True  # the envelope's cached name
     if patch.enabled is not None and patch.enabled != organisation.enabled:
-        organisation.enabled = patch.enabled
-        await announce(session)
+        organisation.enabled, changed = patch.enabled, True  # its keys' cached verdicts
     await session.flush()
+    if changed:
+        await announce(session)
     return organisation
 
 

@@ -286,3 +286,17 @@ async def test_revoke_one_ingest_key(client: httpx.AsyncClient) -> None:
     assert (await ingest(client, spare["ingestKey"])).status_code == 401
     assert await ingest_keys(client, tenant) == []
     assert (await organisation(client, tenant, tenant.organisation_id))["ingestKeys"] == 0
+
+
+async def test_a_rename_shows_in_the_next_events_envelope(client: httpx.AsyncClient) -> None:
+    tenant = await new_tenant(client, "Envelope")
+    first = await ingest(client, tenant.ingest_key)  # caches the names
+    path = f"/v1/organisations/{tenant.organisation_id}"
+    assert (await client.patch(path, json={"name": "Renamed"}, headers=tenant.headers)).is_success
+    second = await ingest(client, tenant.ingest_key)
+    names = []
+    for accepted in (first, second):
+        event = await client.get(f"/v1/events/{accepted.json()['id']}", headers=tenant.headers)
+        assert event.status_code == 200, event.text
+        names.append(event.json()["payload"]["organisation"]["name"])
+    assert names == ["Envelope Org", "Renamed"]
