@@ -20,7 +20,7 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, async_playwright, expect
 
-from tests.conftest import make_settings
+from tests.conftest import _require_kind, make_settings
 from tests.support.databases import DatabaseFactory
 from tests.support.factories import Tenant, new_tenant, new_webhook
 from tests.support.receiver import Receiver, http_receiver
@@ -51,11 +51,20 @@ def _require_prerequisites() -> None:
         pytest.skip(f"{CHROMIUM} is missing (make browser-deps installs it)")
 
 
+@pytest.fixture(scope="module")
+def browser_db() -> str:
+    """The server's database kind; a module overrides it (params=DB_KINDS) to run on both."""
+    return "sqlite"
+
+
 @pytest_asyncio.fixture(scope="module")
-async def server(databases: DatabaseFactory) -> AsyncIterator[RunningServer]:
+async def server(
+    databases: DatabaseFactory, browser_db: str, pg_ready: bool
+) -> AsyncIterator[RunningServer]:
     _require_prerequisites()
+    await _require_kind(browser_db, pg_ready)
     settings = make_settings(
-        await databases.fresh("sqlite"),
+        await databases.fresh(browser_db),
         dispatcher="on",
         allow_private_targets=True,
         # One retry, an hour away: a failed first attempt waits for the Retry button.
@@ -117,11 +126,13 @@ class Dashboard:
         )
         await expect(self.page.get_by_test_id("feed")).to_be_visible()
 
-    async def shot(self, suffix: str = "") -> None:
+    async def shot(self, suffix: str = "", *, full_page: bool = True) -> None:
+        """Saved under tests/e2e/artifacts; `full_page=False`: the window as the user sees it
+        (fixed elements such as the toasts where they really are)."""
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         name = f"{self.name}{'-' + suffix if suffix else ''}.png"
         await self.page.screenshot(
-            path=str(ARTIFACTS / name), full_page=True, animations="disabled"
+            path=str(ARTIFACTS / name), full_page=full_page, animations="disabled"
         )
 
 

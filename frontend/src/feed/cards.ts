@@ -148,7 +148,7 @@ export function toastView(item: FeedItem, now: number): HTMLElement {
   const info = CATALOGUE[item.event.event];
   return h(
     "div",
-    { class: `feed-toast accent-${info.colour}`, testid: "toast", attrs: { "data-event-type": item.event.event } },
+    { class: `feed-toast accent-${info.colour}`, testid: "toast", attrs: { "data-event-type": item.event.event, "data-event-id": item.event.id } },
     h("span", { class: `toast-icon icon-${info.colour}`, testid: "toast-icon" }, icon(info.icon, 18)),
     h(
       "div",

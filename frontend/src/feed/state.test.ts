@@ -200,6 +200,17 @@ describe("toasts and expiry", () => {
     expect(s.toasts).toHaveLength(0);
   });
 
+  it("shows three toasts of a burst and counts the rest until the stack empties", () => {
+    let s = setSubscriptions(initialFeedState(), [TRACK]);
+    for (let i = 0; i < 10; i++) s = receiveEvent(s, ev(TRACK, T0 + i), T0 + i);
+    expect(s.toasts).toHaveLength(3);
+    expect(s.moreToasts).toBe(7);
+    expect(s.pool).toHaveLength(10); // the feed itself keeps everything
+    s = expire(s, T0 + 9 + TOAST_MS);
+    expect(s.toasts).toHaveLength(0);
+    expect(s.moreToasts).toBe(0);
+  });
+
   it("shows toasts while paused too", () => {
     let s = pause(setSubscriptions(initialFeedState(), [TRACK]));
     s = receiveEvent(s, ev(TRACK, T0), T0);

@@ -6,18 +6,19 @@
  * - the Live Pool keeps all tabs, newest first, at most 30; paused, arrivals are held back
  *   (still counted and still shown in their tab) and join the pool on resume;
  * - the newest card of a tab and the newest pool entry are "new" for 3 s;
- * - every arrival raises a toast that lives 3 s.
+ * - every arrival raises a toast that lives 3 s; a burst shows at most three and counts the
+ *   rest ("+N more", see toasts.ts).
  */
 import { EVENT_TYPES, isEventType, sortTypes, type EventType } from "../catalogue";
 import { toMs } from "../ui/time";
+import { expireToasts, pushToast, type QueuedToast } from "./toasts";
 
 export { relativeTime } from "../ui/time";
 
 export const LATEST_PER_TAB = 10;
 export const POOL_MAX = 30;
 export const NEW_MS = 3000;
-export const TOAST_MS = 3000;
-export const MAX_TOASTS = 3;
+export { MAX_TOASTS, TOAST_MS } from "./toasts";
 
 /** A `desktop_event` message, ids normalised to strings. */
 export interface FeedEvent {
@@ -45,11 +46,7 @@ export interface PoolEntry {
   shownAt: number;
 }
 
-export interface Toast {
-  key: string;
-  item: FeedItem;
-  until: number;
-}
+export type Toast = QueuedToast<FeedItem>;
 
 export interface FeedState {
   connected: boolean;
@@ -64,6 +61,8 @@ export interface FeedState {
   /** Arrivals while paused, newest first, waiting for resume. */
   held: FeedItem[];
   toasts: Toast[];
+  /** Events of the current burst not shown as a toast ("+N more"). */
+  moreToasts: number;
 }
 
 function perType<T>(make: () => T): Record<EventType, T> {
@@ -84,6 +83,7 @@ export function initialFeedState(): FeedState {
     paused: false,
     held: [],
     toasts: [],
+    moreToasts: 0,
   };
 }
 
@@ -149,13 +149,14 @@ export function receiveEvent(state: FeedState, event: FeedEvent, now: number): F
   const item: FeedItem = { event, arrivedAt: now, receivedMs: Number.isNaN(received) ? now : received };
   const latest = { ...state.latest, [event.event]: [item, ...tab].slice(0, LATEST_PER_TAB) };
   const counts = { ...state.counts, [event.event]: state.counts[event.event] + 1 };
-  const toast: Toast = { key: `${event.id}@${now}`, item, until: now + TOAST_MS };
-  const toasts = [toast, ...state.toasts.filter((t) => t.until > now)].slice(0, MAX_TOASTS);
+  const queue = pushToast({ toasts: state.toasts, more: state.moreToasts }, `${event.id}@${now}`, item, now);
+  const toasts = queue.toasts;
+  const moreToasts = queue.more;
   if (state.paused) {
-    return { ...state, latest, counts, toasts, held: [item, ...state.held].slice(0, POOL_MAX) };
+    return { ...state, latest, counts, toasts, moreToasts, held: [item, ...state.held].slice(0, POOL_MAX) };
   }
   const pool = [{ item, shownAt: now }, ...state.pool].slice(0, POOL_MAX);
-  return { ...state, latest, counts, toasts, pool };
+  return { ...state, latest, counts, toasts, moreToasts, pool };
 }
 
 export function pause(state: FeedState): FeedState {
@@ -171,8 +172,9 @@ export function resume(state: FeedState, now: number): FeedState {
 
 /** Drops expired toasts; returns the same object when nothing changed (no re-render). */
 export function expire(state: FeedState, now: number): FeedState {
-  const toasts = state.toasts.filter((t) => t.until > now);
-  return toasts.length === state.toasts.length ? state : { ...state, toasts };
+  const before = { toasts: state.toasts, more: state.moreToasts };
+  const after = expireToasts(before, now);
+  return after === before ? state : { ...state, toasts: after.toasts, moreToasts: after.more };
 }
 
 /** The selected tab's cards, newest first. */

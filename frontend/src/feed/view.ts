@@ -7,6 +7,7 @@ import { CATALOGUE, type EventType } from "../catalogue";
 import { h, reconcile } from "../ui/dom";
 import { icon } from "../ui/icons";
 import { relativeTime } from "../ui/time";
+import { CORNER_GAP, cornerBox, dockInCorner, placeCorner } from "../ui/toast";
 import { eventCard, poolEntry, toastView, type Keyed } from "./cards";
 import type { LiveFeed } from "./live";
 import {
@@ -21,6 +22,10 @@ import {
   visibleCards,
   type FeedState,
 } from "./state";
+import { chooseCorner, moreText } from "./toasts";
+
+/** What a toast must never sit on: anything the user clicks or types into. */
+const CONTROLS = "button, a[href], input, select, textarea, [role=\"tab\"]";
 
 interface TabView {
   btn: HTMLButtonElement;
@@ -74,15 +79,21 @@ export function mountFeed(host: HTMLElement, feed: LiveFeed): () => void {
     poolEmpty,
     poolList,
   );
-  const toasts = h("div", {
-    class: "feed-toasts",
-    testid: "feed-toasts",
-    attrs: { role: "status", "aria-live": "polite" },
-  });
+  // The toasts live in the window's notification corner (bottom-right), not over the feed:
+  // a burst must never hide the pool's Pause button or the tabs.
+  const toastList = h("div", { class: "feed-toast-list" });
+  const toastMore = h("p", { class: "toast-more", testid: "toast-more" });
+  const toasts = h(
+    "div",
+    { class: "feed-toasts", testid: "feed-toasts", attrs: { role: "status", "aria-live": "polite" } },
+    toastList,
+    toastMore,
+  );
+  toasts.hidden = true;
+  const undock = dockInCorner(toasts);
   const root = h(
     "section",
     { class: "feed card-surface", testid: "feed", attrs: { "aria-labelledby": "feed-title" } },
-    toasts,
     h(
       "header",
       { class: "feed-header" },
@@ -208,7 +219,7 @@ export function mountFeed(host: HTMLElement, feed: LiveFeed): () => void {
     heldNote.textContent = `Paused — ${state.held.length} new event${state.held.length === 1 ? "" : "s"} waiting`;
 
     reconcile(
-      toasts,
+      toastList,
       state.toasts.map((t) => {
         let node = toastNodes.get(t.key);
         if (!node) {
@@ -220,9 +231,46 @@ export function mountFeed(host: HTMLElement, feed: LiveFeed): () => void {
     );
     const live_ = new Set(state.toasts.map((t) => t.key));
     for (const key of toastNodes.keys()) if (!live_.has(key)) toastNodes.delete(key);
+    toastMore.textContent = moreText(state.moreToasts);
+    toastMore.hidden = state.moreToasts === 0;
+    const wasHidden = toasts.hidden;
+    toasts.hidden = root.hidden || state.toasts.length === 0;
+    // At once when the stack appears (never drawn in the wrong place), else once a frame.
+    if (wasHidden || toasts.hidden) placeToasts();
+    else onViewportChange();
 
     scheduleExpiry(state, now);
   }
+
+  /** Puts the corner where it covers none of the feed's controls (see chooseCorner). */
+  function placeToasts(): void {
+    if (toasts.hidden) {
+      placeCorner(null);
+      return;
+    }
+    const box = cornerBox();
+    const header = document.querySelector(".topbar")?.getBoundingClientRect().bottom ?? 0;
+    const frame = { width: document.documentElement.clientWidth, height: window.innerHeight, top: Math.max(0, header) + CORNER_GAP / 2, gap: CORNER_GAP };
+    const feedControls: DOMRect[] = [];
+    const otherControls: DOMRect[] = [];
+    for (const el of document.querySelectorAll<HTMLElement>(CONTROLS)) {
+      if (el.closest(".app-corner")) continue;
+      (root.contains(el) ? feedControls : otherControls).push(el.getBoundingClientRect());
+    }
+    const corner = chooseCorner({ width: box.width, height: box.height }, frame, feedControls, otherControls);
+    placeCorner(corner === "bottom-right" ? null : { top: corner.startsWith("top"), left: corner.endsWith("left"), topPx: frame.top });
+  }
+
+  let placeFrame = 0;
+  const onViewportChange = (): void => {
+    if (toasts.hidden || placeFrame) return;
+    placeFrame = window.requestAnimationFrame(() => {
+      placeFrame = 0;
+      placeToasts();
+    });
+  };
+  window.addEventListener("scroll", onViewportChange, { passive: true });
+  window.addEventListener("resize", onViewportChange);
 
   function scheduleExpiry(state: FeedState, now: number): void {
     window.clearTimeout(expiryTimer);
@@ -255,6 +303,10 @@ export function mountFeed(host: HTMLElement, feed: LiveFeed): () => void {
     unsubscribe();
     window.clearInterval(ticker);
     window.clearTimeout(expiryTimer);
+    window.removeEventListener("scroll", onViewportChange);
+    window.removeEventListener("resize", onViewportChange);
+    window.cancelAnimationFrame(placeFrame);
+    undock();
     root.remove();
   };
 }
