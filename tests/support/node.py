@@ -26,6 +26,7 @@ import aiohttp
 NODE_DIR = Path(__file__).resolve().parents[1] / "receivers" / "node"
 WEBHOOK_PATH = "/webhooks/reseller"
 _install_lock = threading.Lock()
+_LOCKED = ("express", "standardwebhooks")  # package.json's dependencies: installed or `npm ci`
 
 
 class NodeUnavailable(RuntimeError):
@@ -39,7 +40,8 @@ def node_available() -> bool:
 def ensure_node_modules(timeout: float = 300) -> Path:
     """Install the receivers' locked dependencies once (`npm ci`); a no-op afterwards."""
     with _install_lock:
-        if (NODE_DIR / "node_modules" / "express" / "package.json").is_file():
+        modules = NODE_DIR / "node_modules"
+        if all((modules / name / "package.json").is_file() for name in _LOCKED):
             return NODE_DIR
         npm = shutil.which("npm")
         if npm is None or not node_available():
