@@ -1,5 +1,5 @@
-"""Endpoint health and retention: auto-disable of endpoints that keep failing, and
-pruning of old attempt logs.
+"""Endpoint health and retention: auto-disable of endpoints that keep failing, pruning
+of old attempt logs, and forgetting rotated-out secrets once their overlap is over.
 
 The failure streaks that auto-disable reads are kept by `dispatch.streaks`. An
 endpoint is disabled once its streak is both old enough (`HOOKLINE_DISABLE_AFTER`) and
@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import cast
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -77,6 +78,18 @@ async def prune_attempts(session: AsyncSession, *, now: datetime, retention_days
 EVENT_PRUNE_BATCH = 5000
 
 
+async def forget_expired_secrets(session: AsyncSession, *, now: datetime) -> int:
+    """Drop the previous secrets whose rotation overlap is over: they sign nothing any more
+    (`Signing.secrets_at`), so they need not stay in the database either."""
+    result = await session.execute(
+        update(Webhook)
+        .where(Webhook.previous_secret_expires_at <= now)
+        .values(previous_secret=None, previous_secret_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return cast(int, getattr(result, "rowcount", 0))
+
+
 async def prune_events(
     session: AsyncSession, *, now: datetime, retention_days: int, batch: int = EVENT_PRUNE_BATCH
 ) -> int:
@@ -117,6 +130,7 @@ async def housekeeping_once(
         )
         pruned = await prune_attempts(session, now=now, retention_days=settings.retention_days)
         events = await prune_events(session, now=now, retention_days=settings.event_retention_days)
+        await forget_expired_secrets(session, now=now)
         await session.commit()
     if events:
         log.info("pruned %d events older than %d days", events, settings.event_retention_days)

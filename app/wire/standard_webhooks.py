@@ -26,13 +26,6 @@ def new_secret() -> str:
     return PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode("ascii")
 
 
-def is_secret(secret: str) -> bool:
-    try:
-        return bool(key_of(secret))
-    except ValueError:
-        return False
-
-
 def key_of(secret: str) -> bytes:
     """The HMAC key: the bytes the base64 after `whsec_` stands for."""
     try:

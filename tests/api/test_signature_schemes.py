@@ -15,7 +15,9 @@ from fastapi import FastAPI
 from standardwebhooks import Webhook as StandardWebhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
+from app.dispatch.housekeeping import housekeeping_once
 from app.main import create_app
+from app.models import Webhook
 from app.ops.logging import Redactor
 from app.wire import standard_webhooks
 from app.wire.signature import verify
@@ -251,7 +253,10 @@ async def test_simulations_sign_in_the_webhooks_scheme(relaxed: httpx.AsyncClien
         await _rotate(relaxed, tenant, webhook["id"], overlapSeconds=0)
         newest = await _secret(relaxed, tenant, webhook["id"])
         after = await relaxed.post(simulate, json={"event": EVENT_TYPES[0]}, headers=tenant.headers)
-        before_rotation, in_overlap, after_overlap = receiver.requests
+        # each simulation is followed by its self-check's mis-signed copy
+        before_rotation, forged, in_overlap, _, after_overlap, _ = receiver.requests
+    assert first.json()["selfCheck"]["acceptedBadSignature"] is True
+    assert forged.body == before_rotation.body and not _verifies(old, forged)
     shown = first.json()["headers"]
     assert set(shown) == {"webhook-id", "webhook-timestamp", "webhook-signature"}
     assert shown == {name: before_rotation.headers[name] for name in shown}
@@ -284,7 +289,7 @@ async def test_hookline_simulation_is_unchanged_and_single_after_rotation(
             json={"event": EVENT_TYPES[0]},
             headers=tenant.headers,
         )
-        [request] = receiver.requests
+        request, _forged = receiver.requests  # the self-check's copy second
     assert set(result.json()["headers"]) == {"x-webhook-timestamp", "x-webhook-signature"}
     assert "webhook-signature" not in request.headers
     timestamp = int(request.headers["x-webhook-timestamp"])
@@ -299,3 +304,28 @@ def test_whsec_secrets_are_redacted_in_logs() -> None:
     for line in (f"minted {secret}", f"secret={secret}", f'{{"secret": "{secret}"}}'):
         assert secret.removeprefix("whsec_") not in redact(line)
     assert redact(f"minted {secret} for W") == "minted whsec_[redacted] for W"
+
+
+async def test_housekeeping_forgets_a_previous_secret_once_its_overlap_is_over(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    tenant = await new_tenant(client)
+    webhook = await new_webhook(client, tenant, signatureScheme=SW)
+    other = await new_webhook(client, tenant, signatureScheme=SW)
+    await _rotate(client, tenant, webhook["id"], overlapSeconds=3600)
+    await _rotate(client, tenant, other["id"], overlapSeconds=7200)
+    settings = app.state.settings
+    sessions = app.state.sessionmaker
+
+    async def previous(webhook_id: str) -> tuple[str | None, datetime | None]:
+        async with sessions() as session:
+            row = await session.get(Webhook, webhook_id)
+            assert row is not None
+            return row.previous_secret, row.previous_secret_expires_at
+
+    await housekeeping_once(sessions, settings, now=datetime.now(UTC))
+    assert (await previous(webhook["id"]))[0] == webhook["secret"]
+    await housekeeping_once(sessions, settings, now=datetime.now(UTC) + timedelta(seconds=5400))
+    assert await previous(webhook["id"]) == (None, None)
+    assert (await previous(other["id"]))[0] == other["secret"]  # its overlap runs on
+    assert (await _get(client, tenant, other["id"]))["previousSecretExpiresAt"] is not None
