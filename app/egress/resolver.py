@@ -17,6 +17,7 @@ import ipaddress
 import re
 import socket
 import ssl
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -116,6 +117,7 @@ def build_connector(
     limit_per_host: int = 0,
     resolver: AbstractResolver | None = None,
     ssl_context: ssl.SSLContext | None = None,
+    connector_class: Callable[..., aiohttp.TCPConnector] = aiohttp.TCPConnector,
 ) -> aiohttp.TCPConnector:
     """A pooled connector that resolves through the guard for every new connection.
 
@@ -125,7 +127,7 @@ def build_connector(
     """
     if ssl_context is not None and ca_bundle is not None:
         raise ValueError("pass ca_bundle or ssl_context, not both")
-    return aiohttp.TCPConnector(
+    return connector_class(
         resolver=GuardedResolver(allow_private=allow_private, inner=resolver),
         use_dns_cache=False,  # every new connection resolves (and is vetted) again
         ssl=ssl_context if ssl_context is not None else build_ssl_context(ca_bundle),

@@ -160,6 +160,25 @@ class SimulationPreview(Schema):
     payload: dict[str, Any]
 
 
+class SimulationTiming(Schema):
+    """Milliseconds per phase (`app.egress.timing`); None: the phase did not happen."""
+
+    dns: float | None
+    connect: float | None
+    tls: float | None
+    first_byte: float | None
+    total: float
+
+
+class SelfCheck(Schema):
+    """The mis-signed copy (`app.webhooks.self_check`)."""
+
+    sent: bool
+    status: int | None
+    accepted_bad_signature: bool
+    error: str | None
+
+
 class SimulationResult(Schema):
     delivered: bool
     status: int | None
@@ -168,3 +187,5 @@ class SimulationResult(Schema):
     payload: dict[str, Any]
     response_body: str | None
     error: str | None
+    timing: SimulationTiming
+    self_check: SelfCheck

@@ -6,6 +6,7 @@ deliveries. `eventId` and `timestamp` are fresh for each send; the preview shows
 same envelope with the values a send at that moment would carry.
 """
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
@@ -18,11 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.egress.client import USER_AGENT
 from app.egress.sender import post_signed
+from app.egress.timing import Timing, timed_session
 from app.errors import TooManyRequests, ValidationFailed
 from app.events.catalogue import CATALOGUE
 from app.kit.ids import new_id
 from app.kit.time import epoch_ms, utc_now
 from app.models import Organisation, Reseller, Webhook
+from app.webhooks.self_check import send_mis_signed
 from app.webhooks.service import signing_of
 from app.wire.canonical_json import dumps
 from app.wire.envelope import Party, envelope
@@ -126,14 +129,27 @@ async def send_simulation(
         at=utc_now(),
         user_agent=USER_AGENT,
     )
-    result = await post_signed(
+    timing = Timing()  # on a fresh connection of its own (`egress.timing`)
+    async with timed_session(settings, timing) as timed:
+        timing.started = time.perf_counter()
+        result = await post_signed(
+            timed,
+            url=webhook.url,
+            body=body,
+            headers=headers,
+            timeout_seconds=settings.delivery_timeout_seconds,
+            allow_private=settings.allow_private_targets,
+            max_response_bytes=SIMULATION_RESPONSE_LIMIT,
+        )
+        timing.finished = time.perf_counter()
+    self_check = await send_mis_signed(
+        settings,
         http,
         url=webhook.url,
+        scheme=signing.scheme,
         body=body,
-        headers=headers,
-        timeout_seconds=settings.delivery_timeout_seconds,
-        allow_private=settings.allow_private_targets,
-        max_response_bytes=SIMULATION_RESPONSE_LIMIT,
+        event_type=payload["event"],
+        signed=result,
     )
     return {
         "delivered": result.delivered,
@@ -143,4 +159,6 @@ async def send_simulation(
         "payload": payload,
         "responseBody": result.response_body,
         "error": result.error,
+        "timing": timing.phases(),
+        "selfCheck": self_check,
     }

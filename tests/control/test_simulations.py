@@ -47,7 +47,14 @@ async def test_delivered_with_verifiable_signature(relaxed: httpx.AsyncClient) -
         assert result["delivered"] is True and result["status"] == 200
         assert result["error"] is None and result["latencyMs"] >= 0
         assert result["responseBody"] == "ok"
-        [request] = receiver.requests
+        request, mis_signed = receiver.requests  # the signed one, then the self-check's
+    assert mis_signed.body == request.body
+    assert not verify(
+        webhook["secret"],
+        int(mis_signed.headers["x-webhook-timestamp"]),
+        mis_signed.body,
+        mis_signed.headers["x-webhook-signature"],
+    )
     assert request.headers["x-webhook-event"] == EVENT_TYPES[1]
     assert request.headers["x-webhook-signature"] == result["headers"]["x-webhook-signature"]
     timestamp = int(result["headers"]["x-webhook-timestamp"])
@@ -75,7 +82,7 @@ async def test_redirect_is_not_followed(relaxed: httpx.AsyncClient) -> None:
     async with http_receiver(lambda _: Reply(302, "", {"Location": "/elsewhere"})) as receiver:
         webhook = await new_webhook(relaxed, tenant, url=receiver.base_url)
         result = (await _simulate(relaxed, tenant, webhook, EVENT_TYPES[0])).json()
-        assert len(receiver.requests) == 1
+        assert len(receiver.requests) == 2  # and the self-check's copy: neither followed
     assert result["delivered"] is False and result["status"] == 302
     assert "redirects are not followed" in result["error"]
 
