@@ -23,7 +23,8 @@ WORKDIR /srv/hookline
 # and the migrations (app/migrations) are package data, found beside the modules.
 COPY pyproject.toml README.md ./
 COPY app/__init__.py app/__init__.py
-RUN pip install --upgrade pip && pip install -e .
+# With the `otel` extra, so HOOKLINE_OTEL_ENDPOINT can turn tracing on in the image.
+RUN pip install --upgrade pip && pip install -e '.[otel]'
 
 # --- 3. the runtime image ---
 FROM python:3.11-slim

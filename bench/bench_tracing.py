@@ -14,6 +14,8 @@ medians to "off":
 - otlp: the production path, the endpoint a no-op OTLP/HTTP collector on loopback (this
   script with `--collector`, its own process): the exporter's protobuf encoding and POSTs
   included.
+The CPU seconds of the run's processes (receiver, API, workers) are printed too: on a
+shared machine they vary far less than throughput does.
 
 Run: python -m bench.bench_tracing [--quick] [--repeat 2] [-n 10000] [--workers 1]
 """
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import statistics
 import sys
 from typing import Any
@@ -63,6 +66,14 @@ def _collector(port: int) -> None:
     uvloop.run(main())
 
 
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of this script's finished children: the receiver and
+    every Hookline process of a run, start-up and warm-up included (PostgreSQL not). On a
+    machine shared with other work this varies far less than throughput does."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 async def _exported(port: int) -> dict[str, int]:
     async with (
         aiohttp.ClientSession() as http,
@@ -88,7 +99,9 @@ async def main_async(args: argparse.Namespace) -> None:
         for _ in range(args.repeat):
             for mode in MODES:
                 before = await _exported(port)
+                cpu = _children_cpu()
                 result = await run_hookline(args, args.workers, extra_env=environments[mode])
+                result["cpu_s"] = _children_cpu() - cpu
                 after = await _exported(port)
                 if mode == "otlp":
                     exported.append({k: after[k] - before[k] for k in after})
@@ -117,6 +130,7 @@ def _report(
         ("e2e_per_s", "end-to-end deliveries/s"),
         ("p50_ms", "p50 ingest->arrival ms"),
         ("p99_ms", "p99 ingest->arrival ms"),
+        ("cpu_s", "CPU s of the run's processes"),
     )
     ratios: dict[str, float] = {}
     for key, label in figures:

@@ -5,7 +5,8 @@ timestamp.
 attempt can end becomes an `Outcome` with its kind (only a 2xx is success). The network
 part is `egress.sender.post_signed`, shared with simulations: the URL is re-checked
 against the policy before every attempt and each connection's addresses by the
-guarded resolver.
+guarded resolver. With tracing on, the attempt is a span (`app.ops.tracing`) whose context
+an opted-in webhook receives as `traceparent`.
 """
 
 from collections.abc import Callable
