@@ -3,6 +3,7 @@
  * responses, and one error type that carries the API's per-field messages.
  */
 import type { EventType } from "./catalogue";
+import type { SignatureScheme } from "./webhooks/scheme";
 
 export interface Me {
   id: string;
@@ -20,6 +21,12 @@ export interface Webhook {
   maxInFlight: number | null;
   /** Attempts per second across every worker; null: no limit. */
   ratePerSecond: number | null;
+  /** How deliveries are signed; absent from a server older than SPEC 7 (= "hookline"). */
+  signatureScheme?: SignatureScheme;
+  /** While set, Standard Webhooks deliveries carry the previous secret's signature too. */
+  previousSecretExpiresAt?: string | null;
+  /** Only these organisations' events fan out to it; [] (or absent, an older server): all. */
+  organisationIds?: string[];
   disabledReason: string | null;
   disabledAt: string | null;
   createdAt: string;
@@ -32,6 +39,8 @@ export interface WebhookInput {
   events: EventType[];
   maxInFlight?: number | null;
   ratePerSecond?: number | null;
+  signatureScheme?: SignatureScheme;
+  organisationIds?: string[];
 }
 
 export type WebhookPatch = Partial<WebhookInput> & { enabled?: boolean };
@@ -53,6 +62,25 @@ export interface SimulationResult {
   headers: Record<string, string>;
   payload: unknown;
   responseBody: string | null;
+  error: string | null;
+  /** Milliseconds per phase of the send; null: not reached or not applicable (no TLS on http). */
+  timing?: SimulationTiming;
+  /** The mis-signed copy sent after the signed one: an endpoint that accepts it does not verify. */
+  selfCheck?: SignatureSelfCheck;
+}
+
+export interface SimulationTiming {
+  dns: number | null;
+  connect: number | null;
+  tls: number | null;
+  firstByte: number | null;
+  total: number;
+}
+
+export interface SignatureSelfCheck {
+  sent: boolean;
+  status: number | null;
+  acceptedBadSignature: boolean;
   error: string | null;
 }
 
@@ -79,6 +107,9 @@ export interface Attempt {
   latencyMs: number | null;
   responseBody: string | null;
   error: string | null;
+  kind?: "success" | "http_error" | "timeout" | "network_error" | "refused" | null;
+  /** The headers as sent (never the secret); null for attempts recorded before they were kept. */
+  requestHeaders?: Record<string, string> | null;
 }
 
 export type DeliveryDetail = Delivery & { attempts: Attempt[] };

@@ -57,21 +57,27 @@ def browser_db() -> str:
     return "sqlite"
 
 
+@pytest.fixture(scope="module")
+def server_overrides() -> dict[str, Any]:
+    """Settings a module changes for its server (e.g. a retry schedule that ends quickly)."""
+    return {}
+
+
 @pytest_asyncio.fixture(scope="module")
 async def server(
-    databases: DatabaseFactory, browser_db: str, pg_ready: bool
+    databases: DatabaseFactory, browser_db: str, pg_ready: bool, server_overrides: dict[str, Any]
 ) -> AsyncIterator[RunningServer]:
     _require_prerequisites()
     await _require_kind(browser_db, pg_ready)
-    settings = make_settings(
-        await databases.fresh(browser_db),
-        dispatcher="on",
-        allow_private_targets=True,
+    values: dict[str, Any] = {
+        "dispatcher": "on",
+        "allow_private_targets": True,
         # One retry, an hour away: a failed first attempt waits for the Retry button.
-        retry_schedule=(3600,),
-        retry_jitter=0,
-        delivery_timeout_seconds=5,
-    )
+        "retry_schedule": (3600,),
+        "retry_jitter": 0,
+        "delivery_timeout_seconds": 5,
+    }
+    settings = make_settings(await databases.fresh(browser_db), **(values | server_overrides))
     async with serve(settings) as running:
         yield running
 

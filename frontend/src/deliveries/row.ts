@@ -9,6 +9,37 @@ import { formatDateTime } from "../ui/time";
 const POLL_MS = 1000;
 const POLL_TIMES = 8;
 
+const KIND_LABEL: Record<string, string> = {
+  success: "success",
+  http_error: "HTTP error",
+  timeout: "timeout",
+  network_error: "network error",
+  refused: "refused",
+};
+
+/** The request headers as the API returns them (as sent; the secret is never among them). */
+function headersBlock(headers: Attempt["requestHeaders"]): HTMLElement | null {
+  if (!headers) return null;
+  const names = Object.keys(headers).sort();
+  return h(
+    "details",
+    { class: "attempt-headers", testid: "attempt-headers" },
+    h("summary", { class: "small", text: `Request headers (${names.length})` }),
+    h(
+      "dl",
+      { class: "kv-grid header-grid" },
+      ...names.map((name) =>
+        h(
+          "div",
+          { class: "kv", testid: "attempt-header", attrs: { "data-name": name } },
+          h("dt", {}, h("code", { text: name })),
+          h("dd", {}, h("code", { class: "break", testid: "attempt-header-value", text: headers[name] ?? "" })),
+        ),
+      ),
+    ),
+  );
+}
+
 function attemptRow(a: Attempt, index: number): HTMLElement {
   const ok = a.statusCode !== null && a.statusCode >= 200 && a.statusCode < 300;
   return h(
@@ -25,11 +56,15 @@ function attemptRow(a: Attempt, index: number): HTMLElement {
         text: a.statusCode === null ? "no response" : String(a.statusCode),
       }),
       h("span", { class: "muted small", testid: "attempt-latency", text: a.latencyMs === null ? "—" : `${a.latencyMs} ms` }),
+      a.kind && a.kind !== "success"
+        ? h("span", { class: "badge badge-red", testid: "attempt-kind", attrs: { "data-kind": a.kind }, text: KIND_LABEL[a.kind] ?? a.kind })
+        : null,
     ),
     a.error ? h("p", { class: "field-error", testid: "attempt-error", text: a.error }) : null,
     a.responseBody
       ? h("pre", { class: "code-block code-short", testid: "attempt-response", attrs: { tabindex: 0 }, text: a.responseBody })
       : null,
+    headersBlock(a.requestHeaders),
   );
 }
 
@@ -57,7 +92,7 @@ export function deliveryRow(api: Api, initial: Delivery): DeliveryRowView {
   details.hidden = true;
   const el = h(
     "li",
-    { class: "delivery-row card-surface", testid: "delivery-row", attrs: { "data-delivery-id": initial.id } },
+    { class: "delivery-row card-surface", testid: "delivery-row", attrs: { "data-delivery-id": initial.id, "data-event-id": initial.eventId } },
     h("div", { class: "delivery-line" }, toggle, retryBtn),
     details,
   );

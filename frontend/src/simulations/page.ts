@@ -9,6 +9,7 @@ import { payloadText } from "../feed/cards";
 import { copyButton } from "../ui/clipboard";
 import { errorMessage, h, replace, statusLine } from "../ui/dom";
 import { icon } from "../ui/icons";
+import { selfCheckPanel, timingPanel } from "./timing";
 
 export function mountSimulations(host: HTMLElement, { api }: AppContext, preselect: string | null): () => void {
   const webhookSelect = h("select", { class: "input", testid: "sim-webhook", attrs: { id: "sim-webhook" } });
@@ -210,12 +211,20 @@ function resultPanel(r: SimulationResult): HTMLElement {
       h("span", { class: "muted", testid: "sim-latency", text: r.latencyMs === null ? "—" : `${r.latencyMs} ms` }),
     ),
     r.error ? h("p", { class: "field-error", testid: "sim-error", attrs: { role: "alert" }, text: r.error }) : null,
+    r.selfCheck ? selfCheckPanel(r.selfCheck) : null,
+    r.timing ? timingPanel(r.timing) : null,
     h("h3", { class: "panel-title", text: "Signature headers" }),
     h(
       "dl",
       { class: "kv-grid" },
-      header("x-webhook-timestamp", "sim-header-timestamp"),
-      header("x-webhook-signature", "sim-header-signature"),
+      // The webhook's scheme decides the names (issue 15): Standard Webhooks adds webhook-id.
+      ...("webhook-signature" in r.headers
+        ? [
+            header("webhook-id", "sim-header-id"),
+            header("webhook-timestamp", "sim-header-timestamp"),
+            header("webhook-signature", "sim-header-signature"),
+          ]
+        : [header("x-webhook-timestamp", "sim-header-timestamp"), header("x-webhook-signature", "sim-header-signature")]),
     ),
     h("h3", { class: "panel-title", text: "Sent payload" }),
     h("pre", { class: "code-block", testid: "sim-payload", attrs: { tabindex: 0 }, text: payloadText(r.payload) }),

@@ -5,16 +5,26 @@ import { eventBadge } from "../ui/badges";
 import { copyButton } from "../ui/clipboard";
 import { h } from "../ui/dom";
 import { icon } from "../ui/icons";
-import { formatDate } from "../ui/time";
+import { formatDate, formatDateTime } from "../ui/time";
+import type { WebhookStats } from "../operations";
+import { healthSlot } from "./health";
+import { ALL_ORGANISATIONS, routingText } from "./routing";
+import { schemeLabel, schemeOf } from "./scheme";
 
 export interface CardActions {
   onEdit(webhook: Webhook): void;
   onDelete(webhook: Webhook): void;
   onReenable(webhook: Webhook): void;
   fetchSecret(webhook: Webhook): Promise<string>;
+  /** Rotate the signing secret (confirmed); absent: no rotate button. */
+  onRotateSecret?(webhook: Webhook): void;
+  /** The reseller's organisations by id, for the routing line. */
+  organisationNames?: ReadonlyMap<string, string>;
+  /** The card's 24 h stats; absent: no health line. */
+  loadStats?(webhook: Webhook): Promise<WebhookStats>;
 }
 
-function iconButton(name: "edit" | "trash", label: string, testid: string, onClick: () => void): HTMLElement {
+function iconButton(name: "edit" | "trash" | "refresh", label: string, testid: string, onClick: () => void): HTMLElement {
   const btn = h("button", {
     class: `icon-btn${name === "trash" ? " icon-btn-danger" : ""}`,
     testid,
@@ -36,6 +46,37 @@ export function limitsText(w: Pick<Webhook, "maxInFlight" | "ratePerSecond">): s
 function limitsLine(w: Webhook): HTMLElement | null {
   const text = limitsText(w);
   return text ? h("p", { class: "muted small", testid: "webhook-limits", text: `Limits: ${text}` }) : null;
+}
+
+/** During a rotation overlap: until when the previous secret still signs too. */
+function overlapLine(w: Webhook): HTMLElement | null {
+  if (!w.previousSecretExpiresAt) return null;
+  return h(
+    "p",
+    { class: "muted small", testid: "webhook-secret-overlap" },
+    "The previous secret also signs until ",
+    h("time", { attrs: { datetime: w.previousSecretExpiresAt }, text: formatDateTime(w.previousSecretExpiresAt) }),
+  );
+}
+
+/** Which organisations' events reach the webhook. */
+function routingLine(w: Webhook, names: ReadonlyMap<string, string> = new Map()): HTMLElement {
+  const text = routingText(w.organisationIds, names);
+  return h(
+    "p",
+    { class: "muted small routing-line" },
+    "From ",
+    h("span", {
+      class: `routing ${text === ALL_ORGANISATIONS ? "is-all" : "is-some"}`,
+      testid: "webhook-routing",
+      attrs: { "data-organisation-ids": (w.organisationIds ?? []).join(","), title: text },
+      text,
+    }),
+  );
+}
+
+function healthOf(w: Webhook, load: CardActions["loadStats"]): HTMLElement | null {
+  return load ? healthSlot(() => load(w)) : null;
 }
 
 export function webhookCard(w: Webhook, actions: CardActions): HTMLElement {
@@ -90,6 +131,19 @@ export function webhookCard(w: Webhook, actions: CardActions): HTMLElement {
     h("p", { class: "webhook-url", testid: "webhook-url", attrs: { title: w.url }, text: w.url }),
     h("div", { class: "badge-row", testid: "webhook-events" }, ...w.events.map(eventBadge)),
     limitsLine(w),
+    routingLine(w, actions.organisationNames),
+    healthOf(w, actions.loadStats),
+    h(
+      "p",
+      { class: "muted small" },
+      "Signed with ",
+      h("span", {
+        class: "badge scheme-badge",
+        testid: "webhook-scheme",
+        attrs: { "data-scheme": schemeOf(w) },
+        text: schemeLabel(schemeOf(w)),
+      }),
+    ),
     h(
       "div",
       { class: "secret-row" },
@@ -100,7 +154,11 @@ export function webhookCard(w: Webhook, actions: CardActions): HTMLElement {
         testid: "copy-secret",
         value: () => actions.fetchSecret(w),
       }),
+      actions.onRotateSecret
+        ? iconButton("refresh", `Rotate secret of ${w.name}`, "rotate-secret", () => actions.onRotateSecret?.(w))
+        : null,
     ),
+    overlapLine(w),
     disabledBlock,
     h(
       "footer",

@@ -3,9 +3,11 @@ import { ApiError, type Api, type Webhook } from "../api";
 import { CATALOGUE, EVENT_TYPES, type EventType } from "../catalogue";
 import { errorMessage, h } from "../ui/dom";
 import { openModal } from "../ui/modal";
+import { organisationPicker } from "./routing";
+import { SCHEMES, schemeOf, schemeToSend, type SignatureScheme } from "./scheme";
 
-type Field = "name" | "url" | "events" | "maxInFlight" | "ratePerSecond";
-const FIELDS: readonly Field[] = ["name", "url", "events", "maxInFlight", "ratePerSecond"];
+type Field = "name" | "url" | "events" | "maxInFlight" | "ratePerSecond" | "signatureScheme" | "organisationIds";
+const FIELDS: readonly Field[] = ["name", "url", "events", "maxInFlight", "ratePerSecond", "signatureScheme", "organisationIds"];
 
 /** An optional limit as typed: empty means no limit (null); anything else is sent as a number
  * and the API validates it (its 422 shows under the field). */
@@ -79,8 +81,30 @@ export function openWebhookForm(api: Api, existing: Webhook | null, onSaved: (w:
     );
     return { type, box, label };
   });
+  const existingScheme = existing ? schemeOf(existing) : null;
+  const schemeRadios = SCHEMES.map((scheme) => {
+    const radio = h("input", {
+      testid: `webhook-scheme-${scheme.value}`,
+      attrs: { type: "radio", name: "signatureScheme", value: scheme.value, id: `wh-scheme-${scheme.value}` },
+    });
+    radio.checked = scheme.value === (existingScheme ?? "hookline");
+    const label = h(
+      "label",
+      { class: "check", attrs: { for: `wh-scheme-${scheme.value}` } },
+      radio,
+      h(
+        "span",
+        { class: "check-text" },
+        h("span", { class: "check-title", text: scheme.label }),
+        h("span", { class: "muted small", text: scheme.headers }),
+      ),
+    );
+    return { value: scheme.value, radio, label };
+  });
+  const chosenScheme = (): SignatureScheme => schemeRadios.find((r) => r.radio.checked)?.value ?? "hookline";
   const maxInFlightInput = limitInput("maxInFlight", "No limit", existing?.maxInFlight);
   const rateInput = limitInput("ratePerSecond", "No limit", existing?.ratePerSecond);
+  const orgPicker = organisationPicker(api, existing?.organisationIds ?? [], errors.organisationIds);
   const formError = h("p", { class: "form-error", testid: "form-error", attrs: { role: "alert" } });
   const submit = h("button", {
     class: "btn btn-primary",
@@ -124,6 +148,21 @@ export function openWebhookForm(api: Api, existing: Webhook | null, onSaved: (w:
       h("div", { class: "check-list" }, ...boxes.map((b) => b.label)),
       errors.events,
     ),
+    orgPicker.el,
+    h(
+      "fieldset",
+      { class: "field", testid: "webhook-scheme-field", attrs: { "aria-describedby": "wh-signatureScheme-error" } },
+      h("legend", { class: "label", text: "Signature scheme" }),
+      h("div", { class: "check-list" }, ...schemeRadios.map((r) => r.label)),
+      existing
+        ? h("p", {
+            class: "hint",
+            testid: "webhook-scheme-hint",
+            text: "Switching the scheme makes a new secret in its format at once: copy it from the card to your receiver.",
+          })
+        : null,
+      errors.signatureScheme,
+    ),
     h(
       "fieldset",
       { class: "field" },
@@ -160,6 +199,8 @@ export function openWebhookForm(api: Api, existing: Webhook | null, onSaved: (w:
     events: boxes[0]?.box ?? nameInput,
     maxInFlight: maxInFlightInput,
     ratePerSecond: rateInput,
+    organisationIds: orgPicker.el,
+    signatureScheme: schemeRadios[0]?.radio ?? nameInput,
   };
 
   function clearErrors(): void {
@@ -205,6 +246,8 @@ export function openWebhookForm(api: Api, existing: Webhook | null, onSaved: (w:
       events,
       maxInFlight: limitValue(maxInFlightInput.value),
       ratePerSecond: limitValue(rateInput.value),
+      organisationIds: orgPicker.value(),
+      ...schemeToSend(chosenScheme(), existingScheme),
     };
     submit.disabled = true;
     const request = existing ? api.updateWebhook(existing.id, input) : api.createWebhook(input);

@@ -4,10 +4,13 @@ import type { PageMount } from "../context";
 import { mountFeed } from "../feed/view";
 import { seedSubscriptions } from "../feed/state";
 import { errorMessage, h, replace, statusLine } from "../ui/dom";
+import { listOrganisations } from "../organisations/api";
+import { webhookStats } from "../operations";
 import { notify } from "../ui/toast";
 import { webhookCard, type CardActions } from "./card";
 import { openWebhookForm } from "./form";
 import { confirmDelete } from "./remove";
+import { confirmRotateSecret } from "./rotate";
 
 export const mountWebhooks: PageMount = (host, { api, feed }) => {
   const grid = h("div", { class: "webhook-grid", testid: "webhook-list", attrs: { "aria-live": "polite" } });
@@ -59,6 +62,12 @@ export const mountWebhooks: PageMount = (host, { api, feed }) => {
         .catch((err: unknown) => notify(errorMessage(err), "error"));
     },
     fetchSecret: async (w) => (await api.webhookSecret(w.id)).secret,
+    onRotateSecret: (w) =>
+      confirmRotateSecret(api, w, () => {
+        notify("Secret rotated", "success");
+        void load();
+      }),
+    loadStats: (w) => webhookStats(api, w.id, "24h"),
   };
 
   function render(webhooks: Webhook[]): void {
@@ -85,7 +94,9 @@ export const mountWebhooks: PageMount = (host, { api, feed }) => {
 
   async function load(): Promise<void> {
     try {
-      const page = await api.listWebhooks();
+      // The organisation names are only for the routing line: without them it shows ids.
+      const [page, orgs] = await Promise.all([api.listWebhooks(), listOrganisations(api).catch(() => [])]);
+      actions.organisationNames = new Map(orgs.map((o) => [o.id, o.name]));
       if (alive) render(page.data);
     } catch (err) {
       if (alive) replace(grid, statusLine(`Could not load webhooks: ${errorMessage(err)}`, "error"));

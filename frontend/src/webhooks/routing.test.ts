@@ -1,0 +1,23 @@
+import { describe, expect, it } from "vitest";
+import { ALL_ORGANISATIONS, routingText } from "./routing";
+
+const names = new Map([
+  ["org_a", "Acme"],
+  ["org_b", "Beta"],
+  ["org_c", "Gamma"],
+]);
+
+describe("routingText", () => {
+  it("says all organisations when none is chosen", () => {
+    expect(routingText([], names)).toBe(ALL_ORGANISATIONS);
+    expect(routingText(undefined, names)).toBe(ALL_ORGANISATIONS);
+  });
+
+  it("names the chosen ones in the reseller's order", () => {
+    expect(routingText(["org_c", "org_a"], names)).toBe("Acme, Gamma");
+  });
+
+  it("shows an id it cannot name rather than hiding it", () => {
+    expect(routingText(["org_x", "org_b"], names)).toBe("Beta, org_x");
+  });
+});
