@@ -219,6 +219,11 @@ def main(argv: list[str] | None = None) -> None:
     create.add_argument("name")
     args = parser.parse_args(argv)
     settings = Settings()
+    if args.command in ("serve", "demo", "worker"):
+        from app.ops.tracing import missing_sdk
+
+        if (missing := missing_sdk(settings)) is not None:
+            sys.exit(missing)
     if args.command == "serve":
         _serve(settings, args.host, args.port, args.workers)
     elif args.command == "demo":

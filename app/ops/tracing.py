@@ -78,6 +78,23 @@ def traces_url(endpoint: str) -> str:
     return trimmed if trimmed.endswith("/v1/traces") else trimmed + "/v1/traces"
 
 
+def missing_sdk(settings: Settings) -> str | None:
+    """Why tracing cannot start (the endpoint set, the `otel` extra not installed), if so:
+    the command line refuses to start with it rather than fail inside a process."""
+    if settings.otel_endpoint is None:
+        return None
+    import importlib.util
+
+    for module in ("opentelemetry.sdk", "opentelemetry.exporter.otlp.proto.http"):
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except ImportError:  # a parent package is missing
+            found = False
+        if not found:
+            return f"HOOKLINE_OTEL_ENDPOINT is set but {module} is missing: {INSTALL_HINT}"
+    return None
+
+
 def _traceparent_of(context: SpanContext) -> str:
     return format_traceparent(context.trace_id, context.span_id, int(context.trace_flags))
 
