@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import expect
+from playwright.async_api import Locator, expect
 
 from tests.browser.conftest import Dashboard, webhook_for
 from tests.conftest import DB_KINDS
@@ -44,6 +44,10 @@ async def deliveries(
     return data
 
 
+async def attributes(locator: Locator, name: str) -> list[str]:
+    return [str(await el.get_attribute(name)) for el in await locator.all()]
+
+
 def header(received: Received, name: str) -> str:
     return {k.lower(): v for k, v in received.headers.items()}[name]
 
@@ -77,9 +81,7 @@ async def test_recover_from_the_delivery_log_after_the_receiver_is_fixed(
         await expect(rows).to_have_count(3)
         for row in await rows.all():
             await expect(row).to_have_attribute("data-status", "failed")
-        assert sorted([await r.get_attribute("data-event-id") for r in await rows.all()]) == sorted(
-            events
-        )
+        assert sorted(await attributes(rows, "data-event-id")) == sorted(events)
         # The attempt log: status, error excerpt and the request headers as sent, no secret.
         first = rows.first
         await first.get_by_test_id("delivery-toggle").click()
@@ -129,7 +131,7 @@ async def test_recover_from_the_delivery_log_after_the_receiver_is_fixed(
         # They arrive again, signed, once each, and the log follows them to "succeeded".
         recovered = (await receiver.wait_for(9))[6:]
         assert sorted(header(r, "x-webhook-id") for r in recovered) == sorted(
-            [await r.get_attribute("data-delivery-id") for r in await rows.all()]
+            await attributes(rows, "data-delivery-id")
         )
         assert all(r.signature_ok(webhook["secret"]) for r in recovered)
         for row in await rows.all():
