@@ -45,7 +45,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_delivery_attempts_webhook_id_attempted_at",
         "delivery_attempts",
-        ["webhook_id", "attempted_at"],
+        ["webhook_id", "attempted_at", "kind", "status_code", "latency_ms"],
     )
     op.create_table(
         "recoveries",
