@@ -197,3 +197,23 @@ async def test_retries_keep_the_id_and_the_overlap_ends_by_each_attempts_time(
         (True, True),
         (False, True),
     ]
+
+
+async def test_a_limited_endpoint_is_signed_the_same_way(database_url: str) -> None:
+    """Endpoints with `maxInFlight` are claimed apart (under their webhook row's lock): their
+    jobs carry the scheme and the previous secret too."""
+    async with Receiver() as receiver, dispatching(database_url) as h:
+        tenant, webhook = await h.tenant_with_webhook(
+            receiver.url(), signatureScheme=SW, maxInFlight=1
+        )
+        new = (await _rotate(h, tenant, webhook["id"]))["secret"]
+        for _ in range(3):
+            accepted = await h.client.post(
+                "/v1/events", json=app_event(), headers=tenant.ingest_headers
+            )
+            assert accepted.status_code == 202, accepted.text
+        requests = await receiver.wait_for(3, timeout=30)
+    assert len({r.headers["webhook-id"] for r in requests}) == 3
+    for request in requests:
+        assert len(request.headers["webhook-signature"].split(" ")) == 2
+        assert _verifies(webhook["secret"], request) and _verifies(new, request)
