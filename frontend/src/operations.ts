@@ -14,7 +14,9 @@ export interface StatsBucket {
   attempts: number;
   successes: number;
   failures: number;
-  /** Median latency of the bucket's answered attempts (ms); absent or null when none. */
+  /** Mean latency of the bucket's answered attempts (ms); absent or null when none. */
+  latencyMs?: number | null;
+  /** Median latency of the bucket's answered attempts (ms), where the API gives it. */
   p50?: number | null;
 }
 

@@ -33,7 +33,14 @@ describe("card health formatting", () => {
   });
 
   it("draws the sparkline only from buckets that have a latency", () => {
-    const stats = { series: [{ start: "a", attempts: 1, successes: 1, failures: 0, p50: 12 }, { start: "b", attempts: 0, successes: 0, failures: 0, p50: null }, { start: "c", attempts: 0, successes: 0, failures: 0 }] } as WebhookStats;
-    expect(latencySeries(stats)).toEqual([12, null, null]);
+    const stats = {
+      series: [
+        { start: "a", attempts: 1, successes: 1, failures: 0, p50: 12 },
+        { start: "b", attempts: 2, successes: 2, failures: 0, latencyMs: 30.5 },
+        { start: "c", attempts: 0, successes: 0, failures: 0, latencyMs: null },
+        { start: "d", attempts: 0, successes: 0, failures: 0 },
+      ],
+    } as unknown as WebhookStats;
+    expect(latencySeries(stats)).toEqual([12, 30.5, null, null]);
   });
 });

@@ -29,9 +29,9 @@ export function rateTone(rate: number | null): "ok" | "warn" | "bad" | "none" {
   return rate >= 0.9 ? "warn" : "bad";
 }
 
-/** The per-bucket latencies the sparkline draws: p50 where the API gives it, else nothing. */
+/** The per-bucket latencies the sparkline draws (median if given, else mean); null: no answered attempt. */
 export function latencySeries(stats: WebhookStats): (number | null)[] {
-  return stats.series.map((b) => (typeof b.p50 === "number" ? b.p50 : null));
+  return stats.series.map((b) => (typeof b.p50 === "number" ? b.p50 : typeof b.latencyMs === "number" ? b.latencyMs : null));
 }
 
 export function healthLine(stats: WebhookStats): Node[] {
@@ -52,7 +52,7 @@ export function healthLine(stats: WebhookStats): Node[] {
           testid: "webhook-attempts-24h",
           text: `${stats.attempts} attempt${stats.attempts === 1 ? "" : "s"} · p50 ${millis(stats.latencyMs.p50)}`,
         }),
-    hasLatency ? sparkline(latencies, `Latency per hour, last 24 h (median ${millis(stats.latencyMs.p50)})`) : null,
+    hasLatency ? sparkline(latencies, `Latency per hour, last 24 h (median ${millis(stats.latencyMs.p50)})`, 96, 24) : null,
   ].filter((el): el is HTMLElement | SVGSVGElement => el !== null);
 }
 
