@@ -8,9 +8,18 @@ import pytest
 from playwright.async_api import expect
 
 from tests.browser.conftest import KEY_STORAGE, Dashboard
+from tests.conftest import DB_KINDS
 from tests.support.factories import Tenant
 
 pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module", params=DB_KINDS)
+def browser_db(request: pytest.FixtureRequest) -> str:
+    """These pages' routes run on both databases."""
+    kind: str = request.param
+    return kind
+
 
 SIGNED_OUT = "You revoked the API key this browser was signed in with. Sign in with another key."
 

@@ -11,9 +11,17 @@ import pytest
 from playwright.async_api import expect
 
 from tests.browser.conftest import Dashboard
+from tests.conftest import DB_KINDS
 from tests.support.factories import Tenant, app_event
 
 pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module", params=DB_KINDS)
+def browser_db(request: pytest.FixtureRequest) -> str:
+    """These pages' routes run on both databases."""
+    kind: str = request.param
+    return kind
 
 
 async def send_event(http: httpx.AsyncClient, ingest_key: str) -> httpx.Response:
