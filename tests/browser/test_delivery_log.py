@@ -13,11 +13,19 @@ from playwright.async_api import Page, expect
 
 from tests.browser.conftest import Dashboard, webhook_for
 from tests.browser.test_routing import second_organisation
+from tests.conftest import DB_KINDS
 from tests.live.helpers import activity_event, ingest
 from tests.support.factories import Tenant, app_event
 from tests.support.receiver import http_receiver
 
 pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module", params=DB_KINDS)
+def browser_db(request: pytest.FixtureRequest) -> str:
+    """Both databases: the filters and the replay (row locks on PostgreSQL) per dialect."""
+    return str(request.param)
+
 
 APP = "desktop.app_tracking.captured"
 ACTIVITY = "desktop.activity_tracking.captured"

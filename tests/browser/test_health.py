@@ -11,11 +11,19 @@ import pytest
 from playwright.async_api import Locator, Page, expect
 
 from tests.browser.conftest import Dashboard, webhook_for
+from tests.conftest import DB_KINDS
 from tests.live.helpers import ingest
 from tests.support.factories import Tenant, app_event
 from tests.support.receiver import Received, Reply, http_receiver
 
 pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module", params=DB_KINDS)
+def browser_db(request: pytest.FixtureRequest) -> str:
+    """Both databases: the stats buckets and percentiles are written per dialect."""
+    return str(request.param)
+
 
 APP = "desktop.app_tracking.captured"
 
