@@ -118,6 +118,7 @@ async def test_filters_and_lookup_live_in_the_url(
     await page.get_by_test_id("delivery-until").fill("2000-01-02T00:00")
     await expect(page.get_by_test_id("deliveries-empty")).to_be_visible()
     await page.get_by_test_id("delivery-clear-filters").click()
+    await expect(rows).to_have_count(4)
     assert sorted(await shown(page)) == sorted([first_app, second_app, activity, beta_app])
 
 

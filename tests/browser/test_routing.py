@@ -8,11 +8,19 @@ import pytest
 from playwright.async_api import expect
 
 from tests.browser.conftest import Dashboard
+from tests.conftest import DB_KINDS
 from tests.live.helpers import ingest
 from tests.support.factories import Tenant, app_event
 from tests.support.receiver import http_receiver
 
 pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module", params=DB_KINDS)
+def browser_db(request: pytest.FixtureRequest) -> str:
+    """Both databases: the fan-out's routing is written per dialect (PostgreSQL arrays)."""
+    return str(request.param)
+
 
 APP = "desktop.app_tracking.captured"
 
