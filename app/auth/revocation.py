@@ -13,7 +13,7 @@ unanswered) every verdict is dropped and new ones are kept a second until it is 
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import asyncpg
@@ -32,11 +32,26 @@ HEARTBEAT_SECONDS = 0.5
 RECONNECT_SECONDS = 1.0
 
 
+# Told after every announcement heard here (the live feed closes sockets of gone keys).
+_followers: list[Callable[[], None]] = []
+
+
+def follow(callback: Callable[[], None]) -> Callable[[], None]:
+    """Call `callback` (quick, never raising) after each announcement; returns the undo."""
+    _followers.append(callback)
+    return lambda: _followers.remove(callback)
+
+
 def forget_cached() -> None:
     """What an announcement drops: key verdicts, and the envelope's cached names (so a
-    rename shows on the next event)."""
+    rename shows on the next event); then the followers are told."""
     forget_verified()
     forget_parties()
+    for callback in list(_followers):
+        try:
+            callback()
+        except Exception:
+            log.exception("key announcement follower failed")
 
 
 async def announce(session: AsyncSession) -> None:

@@ -9,7 +9,8 @@ emits it to the room `reseller:<id>`, in batches of up to 32 with a yield betwee
 batches, within the fan-out budget of socket messages per second per process
 (`HOOKLINE_LIVE_FANOUT_PER_SECOND`). Slow browsers are bounded per socket by the client
 manager (`app.live.manager`); each API key may hold `HOOKLINE_LIVE_SOCKETS_PER_KEY`
-sockets per process, a connection beyond that is refused with the reason.
+sockets per process, a connection beyond that is refused with the reason. Revoking a key
+closes its sockets in every process that hears the announcement (`app.auth.revocation`).
 
 The subscribed types are cached per reseller. A `webhooks_changed` signal drops the
 entry and announces the new `subscriptions` to the room. With Redis that announcement
@@ -22,7 +23,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,13 +33,15 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.auth.keys import find_key
+from app.auth.keys import find_key, live_key
+from app.auth.revocation import follow
 from app.config import Settings
 from app.kit.signals import AcceptedEvent, Signals
+from app.kit.time import utc_now
 from app.live.feed import desktop_event_message, subscriptions_message
 from app.live.manager import BoundedManager, BoundedRedisManager
 from app.live.outbox import Buffered, FanoutBudget, Outbox
-from app.models import Webhook
+from app.models import ApiKey, Webhook
 from app.ops.metrics import CONNECTED_SOCKETS
 
 log = logging.getLogger(__name__)
@@ -88,6 +91,7 @@ class LiveFeed:
         self._cache: dict[str, tuple[float, frozenset[str]]] = {}
         self._generation: dict[str, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._unfollow: Callable[[], None] = lambda: None
         rate = float(settings.live_fanout_per_second)
         self._budget = FanoutBudget(rate)
 
@@ -101,6 +105,26 @@ class LiveFeed:
     def webhooks_changed(self, reseller_id: str) -> None:
         self._invalidate(reseller_id)
         self._spawn(self._announce(reseller_id))
+
+    def keys_changed(self) -> None:
+        """A key was revoked (here, or announced by another process on PostgreSQL): close
+        this process's sockets opened with a key that is no longer live."""
+        if self._sockets_of_key:
+            self._spawn(self._close_revoked())
+
+    async def _close_revoked(self) -> None:
+        key_ids = list(self._sockets_of_key)
+        async with self._sessionmaker()() as session:
+            live = set(
+                (
+                    await session.execute(
+                        select(ApiKey.id).where(ApiKey.id.in_(key_ids), live_key(ApiKey, utc_now()))
+                    )
+                ).scalars()
+            )
+        for key_id in key_ids:
+            for sid in list(self._sockets_of_key.get(key_id, ())) if key_id not in live else ():
+                await self.sio.disconnect(sid)
 
     # -- Socket.IO handlers ------------------------------------------------------------
 
@@ -249,12 +273,14 @@ class LiveFeed:
     async def start(self, signals: Signals) -> None:
         signals.on_events_accepted(self.events_accepted)
         signals.on_webhooks_changed(self.webhooks_changed)
+        self._unfollow = follow(self.keys_changed)
         # Start the manager now, so a process with no sockets still hears announcements.
         self.sio.manager_initialized = True
         self.sio.manager.initialize()
         self._spawn(self.drain())
 
     async def stop(self) -> None:
+        self._unfollow()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

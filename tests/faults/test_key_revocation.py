@@ -23,6 +23,7 @@ from app.dispatch.listen import asyncpg_dsn
 from tests.conftest import _require_kind, make_settings
 from tests.support.databases import DatabaseFactory
 from tests.support.factories import app_event, new_tenant
+from tests.support.live_client import LiveClient
 from tests.support.server import serve_process
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
@@ -101,12 +102,26 @@ async def test_changes_made_through_one_process_are_refused_by_the_other(
             response = await status_on(b, key, ingest=ingest)
             assert response.status_code in (200, 202), response.text
 
-        # a reseller API key revoked through A
+        # a reseller API key revoked through A, with live-feed sockets open on both
+        feeds = [LiveClient(str(server.base_url), spare["apiKey"]) for server in (a, b)]
+        kept = LiveClient(str(b.base_url), tenant.api_key)
+        for feed in (*feeds, kept):
+            await feed.connect()
         revoked = await a.delete(f"/v1/api-keys/{spare['id']}", headers=tenant.headers)
         assert revoked.status_code == 204
         refused = await until_status(b, spare["apiKey"], 401)
         assert refused.status_code == 401 and refused.json()["error"]["code"] == "unauthorized"
         assert (await status_on(b, tenant.api_key, ingest=False)).status_code == 200
+        # its sockets are closed where the revocation is heard: A, and B on PostgreSQL
+        closing = feeds if kind == "postgres" else feeds[:1]
+        for _ in range(int(REFUSED_WITHIN / POLL)):
+            if not any(feed.sio.connected for feed in closing):
+                break
+            await asyncio.sleep(POLL)
+        assert [feed.sio.connected for feed in closing] == [False] * len(closing)
+        assert kept.sio.connected
+        for feed in (*feeds, kept):
+            await feed.disconnect()
 
         # an ingest key revoked through A
         revoked = await a.delete(f"{org_keys}/{second_ik['id']}", headers=tenant.headers)
