@@ -7,7 +7,8 @@ A fresh migrated database (dropped at the end) gets `--attempts` rows (default
 dispatcher appends them), across
 `--webhooks` endpoints (default 100) with a realistic mix of kinds and latencies; one
 more "hot" endpoint carries `--hot-share` of them (default 20 %: 200,000 attempts in
-the week, ~28,600 a day). Then VACUUM ANALYZE (autovacuum's work), and each window of each endpoint is asked
+the week, ~28,600 a day). Then VACUUM ANALYZE (autovacuum's work), and each window of each
+endpoint is asked
 `--calls` times (default 200) after a few warm-up calls.
 
     flock -x /tmp/hookline-cpu.lock .venv/bin/python -m bench.bench_stats
@@ -150,14 +151,7 @@ async def _plan(webhook_id: str) -> str:
         await connection.close()
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--attempts", type=int, default=1_000_000)
-    parser.add_argument("--webhooks", type=int, default=100)
-    parser.add_argument("--hot-share", type=float, default=0.2)
-    parser.add_argument("--calls", type=int, default=200)
-    parser.add_argument("--keep", action="store_true", help="leave the database for a look")
-    args = parser.parse_args()
+async def _run(args: argparse.Namespace) -> None:
 
     await _admin(f'CREATE DATABASE "{DATABASE}"')
     try:
@@ -192,5 +186,19 @@ async def main() -> None:
             await _admin(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
 
 
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--attempts", type=int, default=1_000_000)
+    parser.add_argument("--webhooks", type=int, default=100)
+    parser.add_argument("--hot-share", type=float, default=0.2)
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--keep", action="store_true", help="leave the database for a look")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 100,000 attempts")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.attempts, args.calls = 100_000, 20
+    asyncio.run(_run(args))
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

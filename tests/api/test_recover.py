@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from app.deliveries import recover
 from app.kit.time import iso, utc_now
+from app.models import Recovery
 from tests.support.deliveries import deliveries_of, finished, ingest, set_rows
 from tests.support.factories import EVENT_TYPES, Tenant, new_tenant, new_webhook
 
@@ -202,3 +203,44 @@ async def test_disabled_webhook_and_bad_bodies(app: FastAPI, client: httpx.Async
     assert response.status_code == 202 and response.json()["queued"] == 1
     missing = await client.get("/v1/recoveries/rcv_doesnotexist", headers=tenant.headers)
     assert missing.status_code == 404
+
+
+async def test_a_stalled_recovery_is_resumed_from_its_cursor(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """As if its process stopped after one chunk: running, a cursor, no progress for a
+    while. Reading it resumes it after the cursor (the rows before are not revisited)."""
+    tenant = await new_tenant(client)
+    webhook = await new_webhook(client, tenant)
+    await ingest(client, tenant, 4)
+    rows = await deliveries_of(app, webhook["id"])
+    now = utc_now()
+    await set_rows(app, [d.id for d in rows], **finished("failed", now))
+    long_ago = now - recover.STALLED_AFTER - timedelta(seconds=1)
+    async with app.state.sessionmaker() as session:
+        stalled = Recovery(
+            reseller_id=tenant.reseller_id,
+            webhook_id=webhook["id"],
+            state="running",
+            since=now - timedelta(hours=1),
+            until=now + timedelta(minutes=1),
+            statuses=["cancelled", "failed"],
+            matched=4,
+            queued=1,
+            cursor=rows[0].id,  # the first chunk (rows[0]) was done
+            created_at=long_ago,
+            updated_at=long_ago,
+        )
+        session.add(stalled)
+        await session.commit()
+        recovery_id = stalled.id
+    for _ in range(200):
+        progress = (
+            await client.get(f"/v1/recoveries/{recovery_id}", headers=tenant.headers)
+        ).json()
+        if progress["state"] == "done":
+            break
+        await asyncio.sleep(0.01)
+    assert (progress["state"], progress["matched"], progress["queued"]) == ("done", 4, 4)
+    statuses = [d.status for d in await deliveries_of(app, webhook["id"])]
+    assert statuses == ["failed", "pending", "pending", "pending"]  # behind the cursor: left
