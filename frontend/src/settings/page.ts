@@ -34,7 +34,7 @@ export const mountSettings: PageMount = (host, ctx) => {
     createBtn,
   );
   host.append(
-    h("div", { class: "page-head" }, h("div", {}, h("h1", { text: "Settings" }), h("p", { class: "muted", text: `Reseller ${ctx.me.name}` }))),
+    h("div", { class: "page-head" }, h("div", {}, h("h1", { text: "Settings" }), h("p", { class: "muted", text: `The API keys of ${ctx.me.name}.` }))),
     h(
       "section",
       { class: "card-surface settings-section", testid: "api-keys", attrs: { "aria-labelledby": "api-keys-title" } },
