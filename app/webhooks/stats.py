@@ -17,6 +17,7 @@ import math
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from pydantic import Field
 from sqlalchemy import Float, Integer, and_, case, cast, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -52,6 +53,9 @@ class Bucket(Schema):
     attempts: int = 0
     successes: int = 0
     failures: int = 0
+    latency_ms: float | None = None  # mean of the bucket's answered attempts (the sparkline)
+    answered: int = Field(default=0, exclude=True)
+    latency_total: int = Field(default=0, exclude=True)
 
 
 class EndpointState(Schema):
@@ -132,8 +136,17 @@ def counts_query(dialect: str, webhook_id: str, start: datetime, end: datetime, 
     # table's column), so each expression is written once.
     bucket = _bucket(dialect, start, size).label("bucket_index")
     kind = _kind().label("attempt_kind")
+    answered = DeliveryAttempt.status_code.is_not(None)
     return (
-        select(bucket, kind, func.count().label("n"))
+        select(
+            bucket,
+            kind,
+            func.count().label("n"),
+            func.count(DeliveryAttempt.status_code).label("answered"),
+            func.coalesce(
+                func.sum(case((answered, DeliveryAttempt.latency_ms), else_=None)), 0
+            ).label("latency_total"),
+        )
         .where(*in_window(webhook_id, start, end))
         .group_by(literal_column("bucket_index"), literal_column("attempt_kind"))
     )
@@ -216,9 +229,11 @@ async def endpoint_stats(
     failures = Failures()
     successes = 0
     rows = await session.execute(counts_query(dialect, webhook.id, start, end, size))
-    for index, kind, n in rows:
+    for index, kind, n, answered, latency_total in rows:
         bucket = series[_index(index, start, size)]
         bucket.attempts += n
+        bucket.answered += answered
+        bucket.latency_total += int(latency_total)
         if kind == AttemptKind.SUCCESS.value:
             bucket.successes += n
             successes += n
@@ -226,6 +241,9 @@ async def endpoint_stats(
             bucket.failures += n
             field = kind if kind in Failures.model_fields else AttemptKind.NETWORK_ERROR.value
             setattr(failures, field, getattr(failures, field) + n)
+    for bucket in series:
+        if bucket.answered:
+            bucket.latency_ms = bucket.latency_total / bucket.answered
     attempts = sum(b.attempts for b in series)
     p50, p95 = await _percentiles(session, dialect, webhook.id, start, end)
     return StatsOut(

@@ -110,6 +110,10 @@ async def test_stats_match_the_hand_counted_log(app: FastAPI, client: httpx.Asyn
         14: (1, 0, 1),
         0: (1, 0, 1),
     }
+    # the mean latency of each bucket's answered attempts (timeouts and refusals have none)
+    means = {i: b["latencyMs"] for i, b in enumerate(day["series"]) if b["latencyMs"] is not None}
+    assert means == {23: 150.0, 19: 200.0, 14: 70.0, 0: 400.0}  # 22: timeout, refused
+    assert "answered" not in day["series"][0] and "latencyTotal" not in day["series"][0]
 
     hour = await _stats(client, tenant, webhook_id, window="1h", until=iso(T))
     assert (hour["attempts"], hour["successes"], len(hour["series"])) == (3, 2, 12)
