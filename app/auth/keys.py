@@ -7,6 +7,7 @@ its SHA-256 is stored: with that much entropy a slow hash adds nothing. The firs
 
 import hashlib
 import hmac
+import math
 import secrets
 import time
 from dataclasses import dataclass
@@ -75,41 +76,48 @@ class KnownKey:
 
 # How long a process trusts a verdict read from the database. Revoking, rotating and
 # disabling commit to the database and, on PostgreSQL, NOTIFY every process to forget
-# its verdicts (`app.auth.revocation`). While this process LISTENs (checked by a
-# heartbeat) a verdict may be kept a minute; otherwise (SQLite, or the LISTEN connection
-# lost) for one second, so a change is refused everywhere within a second either way
-# (README Decisions, "Key verdicts"). The process making the change forgets at commit.
+# its verdicts (`app.auth.revocation`). A verdict is trusted for one second after its
+# read began; past that (up to a minute) only while this process's LISTEN connection has
+# answered a heartbeat sent within the last second (every notification committed before
+# that heartbeat was sent has then been heard). So a change is refused everywhere within
+# a second: by the notification, or by the lapse when the listener is slow, lost or
+# absent (SQLite). README Decisions, "Key verdicts". The process making it forgets at commit.
 VERDICT_SECONDS = 1.0
 LISTENED_VERDICT_SECONDS = 60.0
 
 
 class _Verdicts:
-    """Verified keys by hash, each trusted until its lifetime after the read that
-    verified it *began*: a change committed after that read is seen within the bound. A
-    read that began before a `clear` is not kept (it may predate the change)."""
+    """Verified keys by hash with the monotonic time their read *began* (a change
+    committed after that is seen within the bounds above). A read that began before a
+    `clear` is not kept: it may predate the change."""
 
     def __init__(self, max_entries: int = 10_000) -> None:
         self._max = max_entries
         self._entries: dict[str, tuple[float, KnownKey]] = {}
         self.generation = 0
         self.listeners = 0  # revocation listeners connected in this process
+        self.confirmed_at = -math.inf  # when the listener's last answered heartbeat was sent
 
     def get(self, digest: str) -> KnownKey | None:
         entry = self._entries.get(digest)
         if entry is None:
             return None
-        if entry[0] <= time.monotonic():
+        read_began, key = entry
+        now = time.monotonic()
+        if now < read_began + VERDICT_SECONDS:
+            return key
+        if now >= read_began + LISTENED_VERDICT_SECONDS:
             self._entries.pop(digest, None)
             return None
-        return entry[1]
+        heard = self.listeners > 0 and now < self.confirmed_at + VERDICT_SECONDS
+        return key if heard else None
 
     def put(self, digest: str, key: KnownKey, read_began: float, generation: int) -> None:
         if generation != self.generation:
             return
         if len(self._entries) >= self._max:
             self._entries.clear()
-        lifetime = LISTENED_VERDICT_SECONDS if self.listeners > 0 else VERDICT_SECONDS
-        self._entries[digest] = (read_began + lifetime, key)
+        self._entries[digest] = (read_began, key)
 
     def clear(self) -> None:
         self.generation += 1
@@ -126,10 +134,16 @@ def forget_verified() -> None:
 
 
 def listening(connected: bool) -> None:
-    """A revocation listener connected (verdicts may be kept longer) or lost (forget
-    them all: a notification may have been missed)."""
+    """A revocation listener connected or lost: either way forget every verdict (a
+    notification may have been missed meanwhile)."""
     _verified.listeners += 1 if connected else -1
     _verified.clear()
+
+
+def heard_until(sent_at: float) -> None:
+    """The listener's heartbeat sent at monotonic `sent_at` was answered: every
+    notification committed before it has been heard."""
+    _verified.confirmed_at = max(_verified.confirmed_at, sent_at)
 
 
 def _well_formed(plaintext: str) -> bool:

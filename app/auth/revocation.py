@@ -1,18 +1,20 @@
 """Key changes reach every process: `NOTIFY hookline_keys` at commit, `LISTEN` in each.
 
 Revoking a key, rotating ingest keys and renaming, disabling or enabling an organisation
-call `announce` in their transaction: this process forgets its cached key verdicts at commit
-and, on PostgreSQL, `pg_notify` tells every other API process to forget them too (a
-notification is delivered only once the transaction commits). Each API process on
-PostgreSQL holds one dedicated connection listening, with a heartbeat every half second:
-while it is up, verdicts may be kept a minute; the moment it fails (or the heartbeat goes
-unanswered) every verdict is dropped and new ones are kept a second until it is back
-(`app.auth.keys`). SQLite has no such channel: there verdicts always last a second.
+call `announce` in their transaction: this process forgets its cached key verdicts at
+commit and, on PostgreSQL, `pg_notify` tells every other API process to forget them too
+(a notification is delivered only once the transaction commits). Each API process on
+PostgreSQL holds one dedicated connection listening and sends it a heartbeat every half
+second; a verdict older than a second is trusted only while a heartbeat sent within the
+last second has been answered (`app.auth.keys`), so a slow, lost or silently dead
+connection costs verdict reads, never a revoked key accepted. SQLite has no such
+channel: there verdicts always last a second.
 """
 
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -20,7 +22,7 @@ import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.keys import forget_verified, listening
+from app.auth.keys import forget_verified, heard_until, listening
 from app.db.session import after_commit
 from app.dispatch.listen import asyncpg_dsn
 from app.events.service import forget_parties
@@ -29,6 +31,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "hookline_keys"
 HEARTBEAT_SECONDS = 0.5
+HEARTBEAT_TIMEOUT_SECONDS = 10.0  # then reconnect (meanwhile verdicts already last 1 s)
 RECONNECT_SECONDS = 1.0
 
 
@@ -86,13 +89,17 @@ class RevocationListener:
         )
         up = False
         try:
+            sent = time.monotonic()
             await connection.add_listener(CHANNEL, lambda *_: forget_cached())
             listening(True)  # also forgets whatever was revoked while we were not listening
             up = True
+            heard_until(sent)
             self._connected.set()
             while True:
                 await asyncio.sleep(HEARTBEAT_SECONDS)
-                await asyncio.wait_for(connection.fetchval("SELECT 1"), HEARTBEAT_SECONDS)
+                sent = time.monotonic()
+                await asyncio.wait_for(connection.fetchval("SELECT 1"), HEARTBEAT_TIMEOUT_SECONDS)
+                heard_until(sent)
         finally:
             if up:
                 listening(False)

@@ -29,15 +29,22 @@ def test_a_verdict_lasts_a_second_from_the_start_of_its_read() -> None:
     assert verdicts.get("old") is None
 
 
-def test_listening_keeps_verdicts_longer_and_losing_it_forgets_them() -> None:
+def test_a_verdict_older_than_a_second_needs_a_fresh_heartbeat() -> None:
     verdicts = _Verdicts()
     verdicts.listeners = 1
-    began = time.monotonic() - VERDICT_SECONDS - 0.5
+    now = time.monotonic()
+    began = now - VERDICT_SECONDS - 0.5
     verdicts.put("heard", KEY, began, verdicts.generation)
-    assert verdicts.get("heard") == KEY  # older than a second, kept while listening
-    verdicts.put("too old", KEY, began - LISTENED_VERDICT_SECONDS, verdicts.generation)
+    verdicts.confirmed_at = now - VERDICT_SECONDS - 0.1  # the heartbeat is late
+    assert verdicts.get("heard") is None
+    verdicts.confirmed_at = now  # answered again: nothing was missed meanwhile
+    assert verdicts.get("heard") == KEY
+    verdicts.put("too old", KEY, now - LISTENED_VERDICT_SECONDS, verdicts.generation)
     assert verdicts.get("too old") is None
-    verdicts.clear()  # what losing the listener does
+    verdicts.listeners = 0  # no listener: a second, whatever the heartbeat said
+    assert verdicts.get("heard") is None
+    verdicts.listeners = 1
+    verdicts.clear()  # what a notification, or losing the listener, does
     assert verdicts.get("heard") is None
 
 
