@@ -5,6 +5,7 @@ organisation) is announced (`app.auth.revocation`): every process forgets its ca
 key verdicts at commit, and none keeps one longer than a second without hearing.
 """
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -21,6 +22,8 @@ from app.kit.pagination import page_of, paginate_newest_first
 from app.kit.time import utc_now
 from app.models import ApiKey, Event, Organisation
 from app.organisations.schemas import OrganisationOut, OrganisationPatch
+
+log = logging.getLogger(__name__)
 
 
 async def create_organisation(
@@ -100,6 +103,11 @@ async def update_organisation(
     await session.flush()
     if changed:
         await announce(session)
+        log.info(
+            "organisation %s: name or state changed (enabled=%s)",
+            organisation.id,
+            organisation.enabled,
+        )
     return organisation
 
 
@@ -147,6 +155,9 @@ async def add_ingest_key(
             execution_options={"synchronize_session": False},
         )
         await announce(session)
+        log.info(
+            "rotating ingest keys of %s: older keys end in %d s", organisation_id, overlap_seconds
+        )
     key = mint_key(session, kind="ingest", reseller_id=reseller_id, organisation_id=organisation_id)
     await session.flush()
     return key
@@ -173,3 +184,4 @@ async def revoke_ingest_key(
     if result.rowcount == 0:
         raise NotFound("Ingest key not found")
     await announce(session)
+    log.info("revoked ingest key %s of organisation %s", key_id, organisation_id)

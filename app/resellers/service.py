@@ -1,3 +1,4 @@
+import logging
 from typing import Any
 
 from sqlalchemy import Select, exists, select, update
@@ -11,6 +12,8 @@ from app.errors import Conflict, NotFound
 from app.kit.pagination import page_of, paginate_newest_first
 from app.kit.time import utc_now
 from app.models import ApiKey, Reseller
+
+log = logging.getLogger(__name__)
 
 # Made with the reseller (and the name the migration gave the keys made before names).
 FIRST_KEY_NAME = "Default"
@@ -106,3 +109,4 @@ async def revoke_api_key(
             "This is the reseller's last API key: create another before revoking this one"
         )
     await announce(session)
+    log.info("revoked API key %s of reseller %s", key_id, reseller_id)
