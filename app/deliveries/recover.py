@@ -15,7 +15,8 @@ leased (an attempt in flight decides its own row, as for a manual retry) become
 re-run or by two recoveries at once; its attempts stay in the log and its
 `attempt_count` goes on from where it was. A disabled webhook answers 409: the
 dispatcher cancels what is due for a disabled endpoint, so recovering belongs after
-re-enabling it.
+re-enabling it; a webhook disabled or deleted while its recovery runs stops it
+(`stopped`).
 """
 
 import asyncio
@@ -28,7 +29,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.db.tenancy import get_owned
 from app.deliveries.schemas import RecoverIn
-from app.deliveries.service import _not_leased
+from app.deliveries.service import not_leased
 from app.errors import Conflict
 from app.events.writer import NOTIFY_CHANNEL
 from app.kit.ids import first_id_at
@@ -36,7 +37,7 @@ from app.kit.signals import Signals
 from app.kit.time import utc_now
 from app.models import Delivery, Recovery, Webhook
 from app.models.delivery import PENDING
-from app.models.recovery import DONE, RUNNING
+from app.models.recovery import DONE, RUNNING, STOPPED
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,14 @@ async def work_chunk(
         if recovery is None or recovery.state != RUNNING:
             return True
         now = utc_now()
+        webhook = await session.get(Webhook, recovery.webhook_id)
+        if webhook is None or not webhook.enabled or webhook.deleted_at is not None:
+            # Disabled or deleted since it started: what it would queue now would only be
+            # cancelled by the dispatcher.
+            recovery.state = STOPPED
+            recovery.finished_at = recovery.updated_at = now
+            await session.commit()
+            return True
         query = select(Delivery.id).where(*_matching(recovery))
         if recovery.cursor is not None:
             query = query.where(Delivery.id > recovery.cursor)
@@ -109,7 +118,7 @@ async def work_chunk(
                 .where(
                     Delivery.id.in_(ids),
                     Delivery.status.in_(recovery.statuses),
-                    _not_leased(now),
+                    not_leased(now),
                 )
                 .values(
                     status=PENDING,

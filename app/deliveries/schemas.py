@@ -74,7 +74,7 @@ class RecoverIn(Window):
 class RecoveryOut(Schema):
     id: str
     webhook_id: str
-    state: str
+    state: Literal["running", "done", "stopped"]
     since: datetime
     until: datetime
     statuses: list[str]

@@ -115,7 +115,7 @@ async def retry_delivery(
     # through: a row leased meanwhile is not touched (and answered 409).
     revived = await session.execute(
         update(Delivery)
-        .where(Delivery.id == delivery.id, _not_leased(now))
+        .where(Delivery.id == delivery.id, not_leased(now))
         .values(
             status=PENDING, next_attempt_at=now, lease_token=None, completed_at=None, updated_at=now
         )
@@ -135,7 +135,8 @@ def _leased(now: datetime) -> ColumnElement[bool]:
     return and_(Delivery.lease_token.is_not(None), Delivery.next_attempt_at > now)
 
 
-def _not_leased(now: datetime) -> ColumnElement[bool]:
+def not_leased(now: datetime) -> ColumnElement[bool]:
+    """No attempt under way: never claimed, or its lease ran out (a dead worker's)."""
     return or_(
         Delivery.lease_token.is_(None),
         Delivery.next_attempt_at.is_(None),

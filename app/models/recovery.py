@@ -9,6 +9,7 @@ from app.kit.time import utc_now
 
 RUNNING = "running"
 DONE = "done"
+STOPPED = "stopped"  # its webhook was disabled or deleted meanwhile: nothing more is queued
 
 
 class Recovery(Base):

@@ -10,6 +10,7 @@ import pytest
 from fastapi import FastAPI
 
 from app.deliveries import recover
+from app.deliveries.schemas import RecoverIn
 from app.kit.time import iso, utc_now
 from app.models import Recovery
 from tests.support.deliveries import deliveries_of, finished, ingest, set_rows
@@ -244,3 +245,30 @@ async def test_a_stalled_recovery_is_resumed_from_its_cursor(
     assert (progress["state"], progress["matched"], progress["queued"]) == ("done", 4, 4)
     statuses = [d.status for d in await deliveries_of(app, webhook["id"])]
     assert statuses == ["failed", "pending", "pending", "pending"]  # behind the cursor: left
+
+
+async def test_disabling_the_webhook_stops_its_recovery(
+    app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(recover, "CHUNK", 2)
+    tenant = await new_tenant(client)
+    webhook = await new_webhook(client, tenant)
+    await ingest(client, tenant, 5)
+    rows = await deliveries_of(app, webhook["id"])
+    now = utc_now()
+    await set_rows(app, [d.id for d in rows], **finished("failed", now))
+    async with app.state.sessionmaker() as session:
+        started = await recover.start(
+            session, tenant.reseller_id, webhook["id"], RecoverIn(since=now - timedelta(hours=1))
+        )
+        await session.commit()
+        recovery_id = started.id
+    signals = app.state.signals
+    assert not await recover.work_chunk(app.state.sessionmaker, recovery_id, signals)
+    await client.patch(
+        f"/v1/webhooks/{webhook['id']}", json={"enabled": False}, headers=tenant.headers
+    )
+    assert await recover.work_chunk(app.state.sessionmaker, recovery_id, signals)
+    read = (await client.get(f"/v1/recoveries/{recovery_id}", headers=tenant.headers)).json()
+    assert (read["state"], read["matched"], read["queued"]) == ("stopped", 5, 2)
+    assert read["finishedAt"] is not None
