@@ -60,7 +60,8 @@ export interface RecoverInput {
 export interface Recovery {
   id: string;
   webhookId: string;
-  state: "running" | "done";
+  /** stopped: its webhook was disabled or deleted while it ran (terminal, like done). */
+  state: "running" | "done" | "stopped";
   since: string;
   until: string | null;
   statuses: RecoverStatus[];

@@ -83,6 +83,13 @@ async def test_health_chart_and_card_drawn_from_real_attempts(
         await expect(card.get_by_test_id("webhook-health")).to_have_attribute("data-attempts", "6")
         await expect(card.get_by_test_id("webhook-success-rate")).to_have_text("66.7% success")
         await expect(card.get_by_test_id("webhook-attempts-24h")).to_contain_text("6 attempts")
+        # The sparkline: one point per hour with an answered attempt (one, or two across an hour).
+        stats = await http.get(f"/v1/webhooks/{webhook['id']}/stats", headers=tenant.headers)
+        hours = [b for b in stats.json()["series"] if b["latencyMs"] is not None]
+        assert 1 <= len(hours) <= 2
+        await expect(card.get_by_test_id("latency-sparkline")).to_have_attribute(
+            "data-points", str(len(hours))
+        )
         await dash.shot("card")
 
         await card.get_by_test_id("delivery-log-link").click()

@@ -25,6 +25,9 @@ describe("recover and replay text", () => {
     expect(recoveryText({ state: "running", matched: 5, queued: 2 })).toBe("Running: 2 of 5 matching deliveries queued again so far…");
     expect(recoveryText({ state: "done", matched: 1, queued: 1 })).toBe("Done: 1 of 1 matching delivery queued again.");
     expect(recoveryText({ state: "done", matched: 0, queued: 0 })).toBe("No delivery matched: nothing to send again.");
+    expect(recoveryText({ state: "stopped", matched: 4, queued: 1 })).toBe(
+      "Stopped: 1 of 4 matching deliveries queued again; the webhook was disabled or deleted meanwhile.",
+    );
   });
 
   it("tells the replay's count and a clamped window", () => {

@@ -16,6 +16,8 @@ import { fromLocalInput, toLocalInput } from "./filters";
 const DAY_MS = 24 * 3600 * 1000;
 const POLL_MS = 1000;
 const RECOVER_STATUSES: readonly RecoverStatus[] = ["failed", "cancelled"];
+const STATE_TEXT: Record<Recovery["state"], string> = { running: "Running", done: "Done", stopped: "Stopped" };
+const STATE_BADGE: Record<Recovery["state"], string> = { running: "badge-amber", done: "badge-green", stopped: "badge-red" };
 
 /** Which form field an API error key belongs to ("since", "body.until", "eventTypes.0" …). */
 export function windowField(key: string, fields: readonly string[]): string | null {
@@ -27,6 +29,7 @@ export function windowField(key: string, fields: readonly string[]): string | nu
 export function recoveryText(r: Pick<Recovery, "state" | "matched" | "queued">): string {
   if (r.matched === 0) return "No delivery matched: nothing to send again.";
   const of = `${r.queued} of ${r.matched} matching deliver${r.matched === 1 ? "y" : "ies"}`;
+  if (r.state === "stopped") return `Stopped: ${of} queued again; the webhook was disabled or deleted meanwhile.`;
   return r.state === "done" ? `Done: ${of} queued again.` : `Running: ${of} queued again so far…`;
 }
 
@@ -228,7 +231,7 @@ export interface RecoveryView {
   stop(): void;
 }
 
-/** The progress strip of one recovery, polled while it runs; `onDone` fires once. */
+/** The progress strip of one recovery, polled while it runs; `onDone` fires once it ends (done or stopped). */
 export function recoveryProgress(api: Api, initial: Recovery, onDone: (r: Recovery) => void): RecoveryView {
   const bar = h("div", { class: "progress-fill" });
   const text = h("span", { testid: "recovery-text" });
@@ -252,13 +255,13 @@ export function recoveryProgress(api: Api, initial: Recovery, onDone: (r: Recove
     el.querySelector(".progress")?.setAttribute("aria-valuenow", String(pct));
     replace(
       text,
-      h("span", { class: `badge ${r.state === "done" ? "badge-green" : "badge-amber"}`, testid: "recovery-state", text: r.state === "done" ? "Done" : "Running" }),
+      h("span", { class: `badge ${STATE_BADGE[r.state]}`, testid: "recovery-state", text: STATE_TEXT[r.state] }),
       " ",
       h("span", { testid: "recovery-summary", text: recoveryText(r) }),
       " ",
       h("span", { class: "muted small", text: `Matched ${r.matched}, queued ${r.queued}.` }),
     );
-    if (r.state === "done" && !finished) {
+    if (r.state !== "running" && !finished) {
       finished = true;
       onDone(r);
     }
