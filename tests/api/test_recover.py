@@ -5,12 +5,14 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
 
 from app.deliveries import recover
 from app.deliveries.schemas import RecoverIn
+from app.events.writer import NOTIFY_CHANNEL, asyncpg_dsn
 from app.kit.time import iso, utc_now
 from app.models import Recovery
 from tests.support.deliveries import deliveries_of, finished, ingest, set_rows
@@ -272,3 +274,43 @@ async def test_disabling_the_webhook_stops_its_recovery(
     read = (await client.get(f"/v1/recoveries/{recovery_id}", headers=tenant.headers)).json()
     assert (read["state"], read["matched"], read["queued"]) == ("stopped", 5, 2)
     assert read["finishedAt"] is not None
+
+
+async def test_recovered_and_replayed_deliveries_wake_the_dispatchers(
+    app: FastAPI, client: httpx.AsyncClient, db_kind: str
+) -> None:
+    """The in-process dispatcher is signalled after each chunk's commit; on PostgreSQL the
+    chunk's transaction also NOTIFYs the workers' channel, as ingest does (a worker in
+    another process hears it). A recovery that queues nothing wakes nobody."""
+    tenant = await new_tenant(client)
+    webhook = await new_webhook(client, tenant)
+    await ingest(client, tenant, 1)
+    rows = await deliveries_of(app, webhook["id"])
+    now = utc_now()
+    await set_rows(app, [d.id for d in rows], **finished("failed", now))
+    signalled: list[None] = []
+    app.state.signals.on_deliveries_due(lambda: signalled.append(None))
+    heard: asyncio.Queue[str] = asyncio.Queue()
+    listener = None
+    if db_kind == "postgres":
+        listener = await asyncpg.connect(asyncpg_dsn(app.state.settings.database_url))
+        await listener.add_listener(NOTIFY_CHANNEL, lambda *args: heard.put_nowait(args[2]))
+    since = iso(now - timedelta(hours=1))
+    try:
+        response = await _recover(client, tenant, webhook["id"], since=since)
+        assert response.json()["queued"] == 1 and len(signalled) == 1
+        late = await new_webhook(client, tenant, name="Late")
+        replayed = await client.post(
+            f"/v1/webhooks/{late['id']}/replay", json={"since": since}, headers=tenant.headers
+        )
+        assert replayed.json()["created"] == 1 and len(signalled) == 2
+        again = await _recover(client, tenant, webhook["id"], since=since)
+        assert again.json()["queued"] == 0 and len(signalled) == 2
+        if listener is not None:
+            await asyncio.wait_for(heard.get(), 5)
+            await asyncio.wait_for(heard.get(), 5)
+            await asyncio.sleep(0.2)
+            assert heard.empty()  # the empty re-run notified nobody
+    finally:
+        if listener is not None:
+            await listener.close()
