@@ -258,8 +258,6 @@ export function recoveryProgress(api: Api, initial: Recovery, onDone: (r: Recove
       h("span", { class: `badge ${STATE_BADGE[r.state]}`, testid: "recovery-state", text: STATE_TEXT[r.state] }),
       " ",
       h("span", { testid: "recovery-summary", text: recoveryText(r) }),
-      " ",
-      h("span", { class: "muted small", text: `Matched ${r.matched}, queued ${r.queued}.` }),
     );
     if (r.state !== "running" && !finished) {
       finished = true;
