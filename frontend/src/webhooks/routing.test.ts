@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { fieldFor } from "./form";
 import { ALL_ORGANISATIONS, routingText } from "./routing";
 
 const names = new Map([
@@ -19,5 +20,13 @@ describe("routingText", () => {
 
   it("shows an id it cannot name rather than hiding it", () => {
     expect(routingText(["org_x", "org_b"], names)).toBe("Beta, org_x");
+  });
+});
+
+describe("422 on organisationIds", () => {
+  it("lands under the organisations field, whatever index the API names", () => {
+    expect(fieldFor("organisationIds")).toBe("organisationIds");
+    expect(fieldFor("organisationIds.1")).toBe("organisationIds");
+    expect(fieldFor("body.organisationIds")).toBe("organisationIds");
   });
 });
