@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import AwareDatetime, Field, field_validator, model_validator
@@ -41,11 +41,26 @@ RecoverableStatus = Literal["failed", "cancelled"]
 BOTH: list[RecoverableStatus] = ["cancelled", "failed"]
 
 
+# Times the time-ordered ids can express (48 bits of milliseconds since 1970): a window
+# bound outside is a 422, never a silently empty (or overflowing) range.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+OUT_OF_RANGE = "Must be between 1970 and 2999"
+
+
+def in_range(value: datetime | None) -> datetime | None:
+    if value is not None and not EARLIEST <= value < LATEST:
+        raise ValueError(OUT_OF_RANGE)
+    return value
+
+
 class Window(InputSchema):
     """A time range `[since, until)`; `until` absent means now."""
 
     since: AwareDatetime
     until: AwareDatetime | None = None
+
+    _in_range = field_validator("since", "until")(in_range)
 
     @model_validator(mode="after")
     def _ordered(self) -> "Window":

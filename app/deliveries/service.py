@@ -18,6 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.db.session import after_commit
 from app.db.tenancy import get_owned, owned_by
+from app.deliveries.schemas import EARLIEST, LATEST, OUT_OF_RANGE
 from app.errors import Conflict, ValidationFailed
 from app.events.catalogue import CATALOGUE
 from app.kit.ids import first_id_at
@@ -43,6 +44,9 @@ class LogFilter:
     def conditions(self, reseller_id: str) -> list[ColumnElement[bool]]:
         if self.event_type is not None and self.event_type not in CATALOGUE:
             raise ValidationFailed("Unknown event type", fields={"eventType": "Unknown event type"})
+        for name, moment in (("since", self.since), ("until", self.until)):
+            if moment is not None and not EARLIEST <= moment < LATEST:
+                raise ValidationFailed(f"{name}: {OUT_OF_RANGE}", fields={name: OUT_OF_RANGE})
         if self.since is not None and self.until is not None and self.until <= self.since:
             raise ValidationFailed("until must be after since", fields={"until": "Before since"})
         found: list[ColumnElement[bool]] = []

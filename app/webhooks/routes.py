@@ -155,6 +155,7 @@ async def endpoint_stats(
 ) -> stats.StatsOut:
     """Endpoint health from the attempt log: counts by kind, latency, buckets, state."""
     webhook = await service.get_webhook(session, principal.reseller_id, webhook_id)
+    stats.check_until(until)
     return await stats.endpoint_stats(session, settings, webhook, window, until or utc_now())
 
 

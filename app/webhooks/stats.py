@@ -24,6 +24,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.config import Settings
 from app.egress.sender import AttemptKind
+from app.errors import ValidationFailed
 from app.kit.schema import Schema
 from app.models import DeliveryAttempt, Webhook
 
@@ -81,6 +82,17 @@ class StatsOut(Schema):
     latency_ms: Latency
     series: list[Bucket]
     endpoint: EndpointState
+
+
+EARLIEST_UNTIL = datetime(1970, 1, 8, tzinfo=UTC)  # a week after the epoch
+LATEST_UNTIL = datetime(3000, 1, 1, tzinfo=UTC)
+
+
+def check_until(until: datetime | None) -> None:
+    """A window must fit in datetimes (and after 1970): else 422, never an overflow."""
+    if until is not None and not EARLIEST_UNTIL <= until < LATEST_UNTIL:
+        message = "Must be between 1970-01-08 and 2999"
+        raise ValidationFailed(f"until: {message}", fields={"until": message})
 
 
 def window_bounds(window: str, until: datetime) -> tuple[datetime, datetime, int]:

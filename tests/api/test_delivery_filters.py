@@ -86,6 +86,8 @@ async def test_bad_filters_are_422(client: httpx.AsyncClient) -> None:
         {"since": iso(now), "until": iso(now - timedelta(hours=1))},
         {"eventId": "e" * 65},
         {"organisationId": "o" * 65},
+        {"since": "0001-01-01T00:00:00Z"},
+        {"until": "9999-12-31T23:59:59Z"},
     ):
         response = await client.get("/v1/deliveries", params=query, headers=tenant.headers)
         assert response.status_code == 422, (query, response.text)

@@ -186,6 +186,8 @@ async def test_disabled_webhook_and_bad_bodies(app: FastAPI, client: httpx.Async
         {"since": since, "statuses": []},
         {"since": since, "eventTypes": ["no.such.type"]},
         {"since": since, "extra": 1},
+        {"since": "0001-01-01T00:00:00Z"},  # before the ids' epoch
+        {"since": since, "until": "9999-12-31T23:59:59Z"},
     ]
     for body in bad_bodies:
         response = await _recover(client, tenant, webhook["id"], **body)

@@ -122,6 +122,8 @@ async def test_retention_clamp_and_refusals(app: FastAPI, client: httpx.AsyncCli
         {"since": "nope"},
         {"since": iso(now), "until": iso(now - timedelta(hours=1))},
         {"since": iso(now), "statuses": ["failed"]},
+        {"since": "0001-01-01T00:00:00Z"},
+        {"since": iso(now), "until": "9999-12-31T23:59:59Z"},
     ):
         bad = await client.post(
             f"/v1/webhooks/{webhook['id']}/replay", json=body, headers=tenant.headers

@@ -191,6 +191,8 @@ async def test_endpoint_state_and_bad_queries(app: FastAPI, client: httpx.AsyncC
         {"window": ""},
         {"until": "soon"},
         {"until": "2026-11-30T12:00:00"},
+        {"until": "9999-12-31T23:59:59Z"},
+        {"until": "0001-01-01T00:00:00Z"},
     ):
         response = await client.get(url, params=query, headers=tenant.headers)
         assert response.status_code == 422, (query, response.text)
