@@ -14,8 +14,10 @@ medians to "off":
 - otlp: the production path, the endpoint a no-op OTLP/HTTP collector on loopback (this
   script with `--collector`, its own process): the exporter's protobuf encoding and POSTs
   included.
-The CPU seconds of the run's processes (receiver, API, workers) are printed too: on a
-shared machine they vary far less than throughput does.
+The CPU seconds of the run's processes (receiver, API, workers) are printed too, and a
+drain of N pre-loaded events by one worker (stopped until the load is in): its deliveries/s
+and its CPU per delivery, start-up excluded. On a machine shared with other work, CPU per
+delivery varies far less than throughput does.
 
 Run: python -m bench.bench_tracing [--quick] [--repeat 2] [-n 10000] [--workers 1]
 """
@@ -26,15 +28,28 @@ import argparse
 import asyncio
 import os
 import resource
+import signal
 import statistics
 import sys
+import time
+import uuid
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 
-from bench.bench_delivery import run_hookline
-from bench.common import REPO_ROOT, print_table, spawn_listening, terminate
+from bench.bench_delivery import (
+    PG_ADMIN,
+    Receiver,
+    _admin_sql,
+    _spawn_worker,
+    _start_hookline,
+    _tenant,
+    run_hookline,
+)
+from bench.bench_scaleout import _load
+from bench.common import REPO_ROOT, bench_env, print_table, spawn_listening, terminate
 
 MODES = ("off", "recorded", "otlp")
 
@@ -64,6 +79,61 @@ def _collector(port: int) -> None:
     import uvloop
 
     uvloop.run(main())
+
+
+def _process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a running process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def drain(args: argparse.Namespace, environment: dict[str, str] | None) -> dict[str, float]:
+    """The worker alone: N events pre-loaded (the API traced as the worker is), then one
+    worker, stopped until then, drains them; its CPU from SIGCONT to the last arrival is
+    what each delivery costs it (start-up excluded), the measure least moved by whatever
+    else runs on the machine."""
+    name = f"hookline_tracing_{uuid.uuid4().hex[:8]}"
+    await _admin_sql(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    database_url = f"{base}/{name}"
+    procs: list[Any] = []
+    try:
+        receiver, port = await spawn_listening([sys.executable, "-m", "bench.receiver"])
+        procs.append(receiver)
+        api, url = await _start_hookline(database_url, "api", 0, extra_env=environment)
+        procs.extend(api)
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as http:
+            rx = Receiver(http, port)
+            key, secret = await _tenant(http, url, f"{rx.base}/hook")
+            async with http.put(f"{rx.base}/secret", data=secret.encode()):
+                pass
+            env = {
+                "HOOKLINE_DATABASE_URL": database_url,
+                "HOOKLINE_AUTO_MIGRATE": "false",
+                "HOOKLINE_ALLOW_PRIVATE_TARGETS": "true",
+                "HOOKLINE_LOG_LEVEL": "warning",
+                **(environment or {}),
+            }
+            worker, _ = await _spawn_worker(bench_env(env))
+            procs.append(worker)
+            worker.send_signal(signal.SIGSTOP)
+            try:
+                await _load(http, url, key, 0, args.events)
+                cpu, started = _process_cpu(worker.pid), time.time_ns()
+            finally:
+                worker.send_signal(signal.SIGCONT)
+            stats = await rx.wait_for(args.events)
+            used = _process_cpu(worker.pid) - cpu
+        if stats["unique"] != args.events or stats["bad_signatures"]:
+            raise RuntimeError(f"duplicates or bad signatures: {stats}")
+        return {
+            "drain_per_s": args.events / ((stats["last_ns"] - started) / 1e9),
+            "worker_us": used / args.events * 1e6,
+        }
+    finally:
+        for proc in reversed(procs):
+            await terminate(proc)
+        await _admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _children_cpu() -> float:
@@ -102,6 +172,7 @@ async def main_async(args: argparse.Namespace) -> None:
                 cpu = _children_cpu()
                 result = await run_hookline(args, args.workers, extra_env=environments[mode])
                 result["cpu_s"] = _children_cpu() - cpu
+                result.update(await drain(args, environments[mode]))
                 after = await _exported(port)
                 if mode == "otlp":
                     exported.append({k: after[k] - before[k] for k in after})
@@ -131,6 +202,8 @@ def _report(
         ("p50_ms", "p50 ingest->arrival ms"),
         ("p99_ms", "p99 ingest->arrival ms"),
         ("cpu_s", "CPU s of the run's processes"),
+        ("drain_per_s", "drain deliveries/s, 1 worker"),
+        ("worker_us", "worker CPU per delivery, us"),
     )
     ratios: dict[str, float] = {}
     for key, label in figures:
