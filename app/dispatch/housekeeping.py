@@ -20,8 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.deliveries.service import cancel_pending
+from app.dispatch.rollups import hour_of
 from app.kit.ids import first_id_at
-from app.models import Delivery, DeliveryAttempt, Event, Webhook
+from app.models import AttemptRollup, Delivery, DeliveryAttempt, Event, Webhook
 from app.models.delivery import PENDING
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,8 @@ async def disable_failing_endpoints(
 
 
 async def prune_attempts(session: AsyncSession, *, now: datetime, retention_days: int) -> int:
-    """Delete attempt logs older than the retention period; returns how many."""
+    """Delete attempt logs older than the retention period, and their hourly rollups;
+    returns how many attempts."""
     cutoff = now - timedelta(days=retention_days)
     count = (
         await session.execute(
@@ -72,6 +74,8 @@ async def prune_attempts(session: AsyncSession, *, now: datetime, retention_days
     ).scalar_one()
     if count:
         await session.execute(delete(DeliveryAttempt).where(DeliveryAttempt.attempted_at < cutoff))
+    # The hours wholly before the cutoff (the one it falls in goes at the next round after).
+    await session.execute(delete(AttemptRollup).where(AttemptRollup.hour < hour_of(cutoff)))
     return int(count)
 
 

@@ -9,8 +9,9 @@ statements and a batch of results one, each its own transaction:
   that locks what is still due (`FOR UPDATE SKIP LOCKED`: workers never wait on each
   other), leases it and returns it joined with its webhook and event body;
 - every attempt row, every delivery update (guarded by the lease token; the cancel rule
-  of `dispatch.results`) and every endpoint streak of a batch in one statement, so a
-  batch is atomic and fails as a whole, and `ResultWriter` can then write it one by one.
+  of `dispatch.results`), every endpoint streak and the batch's hourly rollups
+  (`dispatch.rollups`) in one statement, so a batch is atomic and fails as a whole,
+  and `ResultWriter` can then write it one by one.
 
 Endpoints with a limit across processes are excluded here and claimed by the ORM path
 under their webhook row's lock (`dispatch.limits`).
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING
 import asyncpg
 
 from app.dispatch.listen import asyncpg_dsn
+from app.dispatch.rollups import ROLLUP_KEY
 from app.dispatch.streaks import streak_changes
 
 if TYPE_CHECKING:
@@ -98,6 +100,14 @@ WITH attempts AS (
     FROM unnest($19::varchar[], $20::bool[], $21::int[], $22::timestamptz[])
          AS s(id, reset, failures, since)
     WHERE w.id = s.id AND (s.failures > 0 OR w.consecutive_failures > 0)
+), rollups AS (
+    INSERT INTO attempt_rollups AS r (webhook_id, hour, kind, latency_bucket, attempts,
+                                      latency_total)
+    SELECT * FROM unnest($26::varchar[], $27::timestamptz[], $28::varchar[], $29::smallint[],
+                         $30::int[], $31::bigint[])
+    ON CONFLICT (webhook_id, hour, kind, latency_bucket) DO UPDATE
+    SET attempts = r.attempts + excluded.attempts,
+        latency_total = r.latency_total + excluded.latency_total
 )
 SELECT 1
 """  # noqa: S608
@@ -169,6 +179,7 @@ class PgStore:
             [r["webhook_id"] for r in a],
             [r["kind"] for r in a],
             [None if r["request_headers"] is None else json.dumps(r["request_headers"]) for r in a],
+            *([r[k] for r in rows.rollups] for k in _ROLLUP_KEYS),
         )
 
 
@@ -182,6 +193,9 @@ _ATTEMPT_KEYS = (
     "response_body",
     "error",
 )
+# Pre-added per key and sorted by it (`rollups.rollup_rows`); unnest keeps that order, so
+# workers lock the hot rollup rows in the same order, after every other row of the batch.
+_ROLLUP_KEYS = (*ROLLUP_KEY, "attempts", "latency_total")
 _UPDATE_KEYS = (
     "b_id",
     "b_token",

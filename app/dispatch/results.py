@@ -2,8 +2,9 @@
 
 `ResultWriter` takes outcomes as attempts end and writes whatever has accumulated in
 one transaction: the attempt rows, the delivery updates (guarded by the lease token, so
-a worker that lost its lease cannot overwrite the new owner's result) and the
-endpoints' failure streaks, in the order the attempts finished.
+a worker that lost its lease cannot overwrite the new owner's result), the
+endpoints' failure streaks, in the order the attempts finished, and the hourly
+rollups the stats read (`dispatch.rollups`).
 
 Isolation: everything a receiver controls is sanitised before it gets here
 (`egress.sender`). Should a batch still fail for a reason other than the database
@@ -28,6 +29,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Boolean, Integer, String, Table, Text, and_, bindparam, case, insert, not_
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
@@ -35,11 +38,12 @@ from app.db.base import UTCDateTime
 from app.db.errors import database_unreachable
 from app.dispatch.claim import Job
 from app.dispatch.retry import retry_delay
+from app.dispatch.rollups import ROLLUP_KEY, rollup_rows
 from app.dispatch.streaks import record_endpoint_outcomes
 from app.egress.sender import ERROR_TEXT_LIMIT, AttemptKind
 from app.kit.ids import new_id
 from app.kit.text import storable_text
-from app.models import Delivery, DeliveryAttempt
+from app.models import AttemptRollup, Delivery, DeliveryAttempt
 from app.models.delivery import CANCELLED, FAILED, PENDING, SUCCEEDED
 from app.ops import metrics
 
@@ -132,6 +136,7 @@ class Rows:
     updates: list[dict[str, Any]] = field(default_factory=list)
     streaks: list[tuple[str, bool, datetime]] = field(default_factory=list)
     ended: Counter[str] = field(default_factory=Counter)
+    rollups: list[dict[str, Any]] = field(default_factory=list)  # `dispatch.rollups`
 
 
 def outcome_rows(outcomes: Sequence[Outcome], settings: Settings, rng: random.Random) -> Rows:
@@ -172,6 +177,7 @@ def outcome_rows(outcomes: Sequence[Outcome], settings: Settings, rng: random.Ra
             }
         )
         rows.streaks.append((job.webhook_id, outcome.succeeded, outcome.finished_at))
+    rows.rollups = rollup_rows(rows.attempts)
     return rows
 
 
@@ -180,6 +186,29 @@ async def record_outcomes(session: AsyncSession, rows: Rows) -> None:
     await session.execute(insert(DeliveryAttempt), rows.attempts)
     await session.execute(_UPDATE, rows.updates)
     await record_endpoint_outcomes(session, rows.streaks)
+    await _add_rollups(session, rows.rollups)
+
+
+async def _add_rollups(session: AsyncSession, rollups: list[dict[str, Any]]) -> None:
+    """The batch's hourly counts added to `attempt_rollups`, last (after every other
+    lock the batch takes) and in key order (`rollup_rows`), so writers never deadlock."""
+    if not rollups:
+        return
+    upsert = (
+        postgresql_insert(AttemptRollup)
+        if session.get_bind().dialect.name == "postgresql"
+        else sqlite_insert(AttemptRollup)
+    )
+    await session.execute(
+        upsert.on_conflict_do_update(
+            index_elements=ROLLUP_KEY,
+            set_={
+                "attempts": AttemptRollup.attempts + upsert.excluded.attempts,
+                "latency_total": AttemptRollup.latency_total + upsert.excluded.latency_total,
+            },
+        ),
+        rollups,
+    )
 
 
 def _stripped(outcome: Outcome, exc: BaseException) -> Outcome:

@@ -3,6 +3,7 @@
 from app.db.base import Base
 from app.models.api_key import ApiKey
 from app.models.attempt import DeliveryAttempt
+from app.models.attempt_rollup import AttemptRollup
 from app.models.delivery import Delivery
 from app.models.event import Event
 from app.models.idempotency_key import IdempotencyKey
@@ -13,6 +14,7 @@ from app.models.webhook import Webhook
 
 __all__ = [
     "ApiKey",
+    "AttemptRollup",
     "Base",
     "Delivery",
     "DeliveryAttempt",

@@ -1,0 +1,23 @@
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Index, Integer, SmallInteger, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db.base import Base, UTCDateTime
+from app.kit.ids import ID_LENGTH
+
+
+class AttemptRollup(Base):
+    """An endpoint's attempts of one UTC hour, kind and latency bucket (`dispatch.rollups`):
+    written with the attempt rows, read by the stats of a busy endpoint's day or week."""
+
+    __tablename__ = "attempt_rollups"
+    # Pruning (`dispatch.housekeeping`) deletes by hour across every endpoint.
+    __table_args__ = (Index("ix_attempt_rollups_hour", "hour"),)
+
+    webhook_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    latency_bucket: Mapped[int] = mapped_column(SmallInteger, primary_key=True)  # -1: no answer
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False)
+    latency_total: Mapped[int] = mapped_column(BigInteger, nullable=False)  # sum of latency_ms
