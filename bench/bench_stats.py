@@ -7,9 +7,11 @@ A fresh migrated database (dropped at the end) gets `--attempts` rows (default
 dispatcher appends them), across
 `--webhooks` endpoints (default 100) with a realistic mix of kinds and latencies; one
 more "hot" endpoint carries `--hot-share` of them (default 20 %: 200,000 attempts in
-the week, ~28,600 a day). Then VACUUM ANALYZE (autovacuum's work), and each window of each
-endpoint is asked
-`--calls` times (default 200) after a few warm-up calls.
+the week, ~28,600 a day). The hourly rollups are then built from them by migration
+0008's backfill statement (the result writer keeps them as it records attempts), then
+VACUUM ANALYZE (autovacuum's work), and each window of each endpoint is asked
+`--calls` times (default 200) after a few warm-up calls; the hot endpoint's 24 h and 7 d
+are past `stats.RAW_LIMIT` and read the rollups.
 
     flock -x /tmp/hookline-cpu.lock .venv/bin/python -m bench.bench_stats
 """
@@ -21,12 +23,15 @@ import asyncio
 import os
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
+from sqlalchemy.dialects import postgresql
 
 from app.config import Settings
 from app.db.engine import create_engine, create_sessionmaker
 from app.db.migrate import upgrade_to_head
+from app.dispatch.rollups import backfill_statement
 from app.models import Webhook
 from app.webhooks import stats
 from bench.common import percentile, print_table
@@ -101,10 +106,19 @@ async def _load(attempts: int, webhooks: int, hot: int) -> float:
                 await connection.execute(statement)
         started = time.perf_counter()
         await connection.execute(ATTEMPTS, attempts, hot, webhooks)
+        loaded = time.perf_counter() - started
+        # The hourly rollups the result writer keeps, built as migration 0008 builds them
+        # for existing attempts (one INSERT … SELECT … GROUP BY).
+        started = time.perf_counter()
+        await connection.execute(_compiled(backfill_statement("postgresql")))
+        rolled = time.perf_counter() - started
+        count = await connection.fetchval("SELECT count(*) FROM attempt_rollups")
+        print(f"rollups: {count:,} rows, built in {rolled:.1f} s")
         # What autovacuum does to an append-only table (insert threshold, PostgreSQL 13+):
         # statistics and the visibility map that lets the stats scan the index alone.
         await connection.execute("VACUUM ANALYZE delivery_attempts")
-        return time.perf_counter() - started
+        await connection.execute("VACUUM ANALYZE attempt_rollups")
+        return loaded
     finally:
         await connection.close()
 
@@ -127,22 +141,19 @@ async def _measure(settings: Settings, webhook_id: str, window: str, calls: int)
                 await session.rollback()  # as a request: its own transaction
                 if n >= 5:
                     timings.append(elapsed)
-            print(f"  {webhook_id} {window}: {result.attempts:,} attempts in the window")
+            source = "rollups" if result.latency_approximate else "attempt log"
+            print(f"  {webhook_id} {window}: {result.attempts:,} attempts in the window ({source})")
     finally:
         await engine.dispose()
     return timings
 
 
-async def _plan(webhook_id: str) -> str:
-    start, end, size = stats.window_bounds("24h", datetime.now(UTC))
-    query = stats.counts_query("postgresql", webhook_id, start, end, size)
-    engine = create_engine(Settings(database_url=_url()))
-    try:
-        compiled = str(
-            query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True})
-        )
-    finally:
-        await engine.dispose()
+def _compiled(query: Any) -> str:
+    return str(query.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+
+
+async def _plan(query: Any) -> str:
+    compiled = _compiled(query)
     connection = await asyncpg.connect(_url().replace("+asyncpg", ""))
     try:
         rows = await connection.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {compiled}")
@@ -177,8 +188,15 @@ async def _run(args: argparse.Namespace) -> None:
                 )
         print()
         print_table(("endpoint", "window", "calls", "p50 ms", "p99 ms", "max ms"), rows)
-        print("\nEXPLAIN ANALYZE, the hot endpoint's 24 h counts:")
-        print(await _plan("whk_bench0000"))
+        now = datetime.now(UTC)
+        start, end, size = stats.window_bounds("24h", now)
+        print("\nEXPLAIN ANALYZE, the typical endpoint's 24 h counts (the attempt log):")
+        print(await _plan(stats.counts_query("postgresql", "whk_bench0001", start, end, size)))
+        start, end, size = stats.window_bounds("7d", now)
+        print("\nEXPLAIN ANALYZE, the hot endpoint's 7 d counts (the rollups):")
+        print(
+            await _plan(stats.rollup_counts_query("postgresql", "whk_bench0000", start, end, size))
+        )
     finally:
         if args.keep:
             print(f"kept: {_url()}")

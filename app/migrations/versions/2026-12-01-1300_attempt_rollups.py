@@ -33,7 +33,12 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("latency_total", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint(
-            "webhook_id", "hour", "kind", "latency_bucket", name=op.f("pk_attempt_rollups")
+            "webhook_id",
+            "hour",
+            "kind",
+            "latency_bucket",
+            name=op.f("pk_attempt_rollups"),
+            postgresql_include=["attempts", "latency_total"],
         ),
     )
     op.create_index(op.f("ix_attempt_rollups_hour"), "attempt_rollups", ["hour"], unique=False)
