@@ -194,7 +194,7 @@ _ATTEMPT_KEYS = (
     "error",
 )
 # Pre-added per key and sorted by it (`rollups.rollup_rows`); unnest keeps that order, so
-# workers lock the hot rollup rows in the same order, after every other row of the batch.
+# workers lock the hot rollup rows in the same order (they wait, never deadlock).
 _ROLLUP_KEYS = (*ROLLUP_KEY, "attempts", "latency_total")
 _UPDATE_KEYS = (
     "b_id",

@@ -190,8 +190,8 @@ async def record_outcomes(session: AsyncSession, rows: Rows) -> None:
 
 
 async def _add_rollups(session: AsyncSession, rollups: list[dict[str, Any]]) -> None:
-    """The batch's hourly counts added to `attempt_rollups`, last (after every other
-    lock the batch takes) and in key order (`rollup_rows`), so writers never deadlock."""
+    """The batch's hourly counts added to `attempt_rollups` in key order (`rollup_rows`),
+    so writers of the same hot rows wait for each other but never deadlock."""
     if not rollups:
         return
     upsert = (
