@@ -27,6 +27,8 @@ export interface Webhook {
   previousSecretExpiresAt?: string | null;
   /** Only these organisations' events fan out to it; [] (or absent, an older server): all. */
   organisationIds?: string[];
+  /** Deliveries carry a W3C `traceparent` header while tracing is on; absent from an older server (= off). */
+  sendTraceparent?: boolean;
   disabledReason: string | null;
   disabledAt: string | null;
   createdAt: string;
@@ -41,6 +43,7 @@ export interface WebhookInput {
   ratePerSecond?: number | null;
   signatureScheme?: SignatureScheme;
   organisationIds?: string[];
+  sendTraceparent?: boolean;
 }
 
 export type WebhookPatch = Partial<WebhookInput> & { enabled?: boolean };

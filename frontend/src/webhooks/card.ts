@@ -10,6 +10,7 @@ import type { WebhookStats } from "../operations";
 import { healthSlot } from "./health";
 import { ALL_ORGANISATIONS, routingText } from "./routing";
 import { schemeLabel, schemeOf } from "./scheme";
+import { traceparentOf } from "./traceparent";
 
 export interface CardActions {
   onEdit(webhook: Webhook): void;
@@ -73,6 +74,17 @@ function routingLine(w: Webhook, names: ReadonlyMap<string, string> = new Map())
       text,
     }),
   );
+}
+
+/** Only when the webhook opted in: its deliveries carry `traceparent` (while tracing is on). */
+function traceparentBadge(w: Webhook): HTMLElement | null {
+  if (!traceparentOf(w)) return null;
+  return h("span", {
+    class: "badge",
+    testid: "webhook-traceparent",
+    attrs: { title: "Deliveries carry a W3C traceparent header while the server has tracing on" },
+    text: "traceparent",
+  });
 }
 
 function healthOf(w: Webhook, load: CardActions["loadStats"]): HTMLElement | null {
@@ -143,6 +155,8 @@ export function webhookCard(w: Webhook, actions: CardActions): HTMLElement {
         attrs: { "data-scheme": schemeOf(w) },
         text: schemeLabel(schemeOf(w)),
       }),
+      traceparentOf(w) ? " · " : null,
+      traceparentBadge(w),
     ),
     h(
       "div",

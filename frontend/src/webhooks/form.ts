@@ -5,6 +5,7 @@ import { errorMessage, h } from "../ui/dom";
 import { openModal } from "../ui/modal";
 import { organisationPicker } from "./routing";
 import { SCHEMES, schemeOf, schemeToSend, type SignatureScheme } from "./scheme";
+import { TRACEPARENT_HINT, traceparentOf, traceparentToSend } from "./traceparent";
 
 type Field = "name" | "url" | "events" | "maxInFlight" | "ratePerSecond" | "signatureScheme" | "organisationIds";
 const FIELDS: readonly Field[] = ["name", "url", "events", "maxInFlight", "ratePerSecond", "signatureScheme", "organisationIds"];
@@ -104,6 +105,12 @@ export function openWebhookForm(api: Api, existing: Webhook | null, onSaved: (w:
   const chosenScheme = (): SignatureScheme => schemeRadios.find((r) => r.radio.checked)?.value ?? "hookline";
   const maxInFlightInput = limitInput("maxInFlight", "No limit", existing?.maxInFlight);
   const rateInput = limitInput("ratePerSecond", "No limit", existing?.ratePerSecond);
+  const existingTraceparent = existing ? traceparentOf(existing) : null;
+  const traceparentBox = h("input", {
+    testid: "webhook-traceparent-input",
+    attrs: { type: "checkbox", name: "sendTraceparent", id: "wh-sendTraceparent", "aria-describedby": "wh-sendTraceparent-hint" },
+  });
+  traceparentBox.checked = existingTraceparent ?? false;
   const orgPicker = organisationPicker(api, existing?.organisationIds ?? [], errors.organisationIds);
   const formError = h("p", { class: "form-error", testid: "form-error", attrs: { role: "alert" } });
   const submit = h("button", {
@@ -190,6 +197,21 @@ export function openWebhookForm(api: Api, existing: Webhook | null, onSaved: (w:
         text: "Held across every worker. Empty: Hookline adapts to the endpoint by itself.",
       }),
     ),
+    h(
+      "div",
+      { class: "field", testid: "webhook-traceparent-field" },
+      h(
+        "label",
+        { class: "check", attrs: { for: "wh-sendTraceparent" } },
+        traceparentBox,
+        h(
+          "span",
+          { class: "check-text" },
+          h("span", { class: "check-title", text: "Send traceparent header" }),
+          h("span", { class: "muted small", attrs: { id: "wh-sendTraceparent-hint" }, testid: "webhook-traceparent-hint", text: TRACEPARENT_HINT }),
+        ),
+      ),
+    ),
     formError,
   );
 
@@ -248,6 +270,7 @@ export function openWebhookForm(api: Api, existing: Webhook | null, onSaved: (w:
       ratePerSecond: limitValue(rateInput.value),
       organisationIds: orgPicker.value(),
       ...schemeToSend(chosenScheme(), existingScheme),
+      ...traceparentToSend(traceparentBox.checked, existingTraceparent),
     };
     submit.disabled = true;
     const request = existing ? api.updateWebhook(existing.id, input) : api.createWebhook(input);
