@@ -34,6 +34,7 @@ class Settings(BaseSettings):
 
     delivery_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     simulation_concurrency: int = Field(default=5, ge=1, le=1000)
+    bulk_operations_per_tenant: int = Field(default=2, ge=1, le=100)
     secret_rotation_overlap_seconds: int = Field(default=86_400, ge=0, le=7 * 86_400)
     # NoDecode: the environment spells lists `5,30,120` (parsed below), not JSON.
     retry_schedule: Annotated[tuple[int, ...], NoDecode] = DEFAULT_RETRY_SCHEDULE

@@ -21,6 +21,7 @@ from app.auth.revocation import revocation_component
 from app.auth.usage import KeyUsage, key_usage_component
 from app.config import Settings
 from app.db.engine import create_engine, create_sessionmaker
+from app.deliveries.bulk_routes import bulk_slots
 from app.dispatch.runner import dispatcher_component
 from app.egress.client import http_component
 from app.errors import UnexpectedErrorMiddleware, install_error_handlers
@@ -34,7 +35,7 @@ from app.ops.logging import configure_logging
 from app.ops.metrics import router as metrics_router
 from app.ops.request_id import RequestIdMiddleware
 from app.ops.tracing import tracing_component
-from app.webhooks.simulate import SimulationSlots
+from app.webhooks.simulate import simulation_slots
 
 # The routes that take `HOOKLINE_MAX_EVENT_BYTES` rather than `HOOKLINE_MAX_BODY_BYTES`.
 INGEST_PATHS = frozenset({"/v1/events", "/v1/events/batch"})
@@ -93,7 +94,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.tracing = None  # set by `tracing_component` when HOOKLINE_OTEL_ENDPOINT is
     app.state.key_usage = KeyUsage()
     app.state.components = _components(settings)
-    app.state.simulation_slots = SimulationSlots(settings.simulation_concurrency)
+    app.state.simulation_slots = simulation_slots(settings.simulation_concurrency)
+    app.state.bulk_slots = bulk_slots(settings.bulk_operations_per_tenant)
     install_error_handlers(app)
     # Outermost last: request id, then the JSON 500 for anything below, then the body limit,
     # then ingest's fast path (past the router, behind everything above).

@@ -21,6 +21,7 @@ re-enabling it; a webhook disabled or deleted while its recovery runs stops it
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, text, update
@@ -147,7 +148,10 @@ async def work_chunk(
 
 
 async def _run(
-    sessions: async_sessionmaker[AsyncSession], recovery_id: str, signals: Signals
+    sessions: async_sessionmaker[AsyncSession],
+    recovery_id: str,
+    signals: Signals,
+    release: Callable[[], None],
 ) -> None:
     try:
         while not await work_chunk(sessions, recovery_id, signals):
@@ -156,15 +160,23 @@ async def _run(
         log.exception("recovery %s stopped; it resumes when read again", recovery_id)
     finally:
         _running.pop(recovery_id, None)
+        release()
 
 
 def continue_in_background(
-    sessions: async_sessionmaker[AsyncSession], recovery_id: str, signals: Signals
+    sessions: async_sessionmaker[AsyncSession],
+    recovery_id: str,
+    signals: Signals,
+    release: Callable[[], None],
 ) -> None:
-    if recovery_id not in _running:
-        _running[recovery_id] = asyncio.create_task(
-            _run(sessions, recovery_id, signals), name=f"recovery-{recovery_id}"
-        )
+    """Work the rest in a task of this process; `release` (the caller's slot) is called
+    when it ends, or at once if the recovery already has a task here."""
+    if recovery_id in _running:
+        release()
+        return
+    _running[recovery_id] = asyncio.create_task(
+        _run(sessions, recovery_id, signals, release), name=f"recovery-{recovery_id}"
+    )
 
 
 def stalled(recovery: Recovery, now: datetime) -> bool:

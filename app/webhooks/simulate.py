@@ -7,8 +7,6 @@ same envelope with the values a send at that moment would carry.
 """
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any
 
 import aiohttp
@@ -20,9 +18,10 @@ from app.config import Settings
 from app.egress.client import USER_AGENT
 from app.egress.sender import post_signed
 from app.egress.timing import Timing, timed_session
-from app.errors import TooManyRequests, ValidationFailed
+from app.errors import ValidationFailed
 from app.events.catalogue import CATALOGUE
 from app.kit.ids import new_id
+from app.kit.slots import TenantSlots
 from app.kit.time import epoch_ms, utc_now
 from app.models import Organisation, Reseller, Webhook
 from app.webhooks.self_check import send_mis_signed
@@ -35,45 +34,18 @@ SIMULATION_RESPONSE_LIMIT = 64 * 1024
 SIMULATION_ORGANISATION = Party("org_simulation", "Simulation")
 
 
-class SimulationSlots:
-    """At most `limit` simulations in flight per reseller in this process.
-
-    A simulation may wait the whole delivery timeout on a receiver that never answers;
-    without a cap one reseller could tie up the outbound pool for everyone.
-    """
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._in_flight: dict[str, int] = {}
-
-    @contextmanager
-    def hold(self, reseller_id: str) -> Iterator[None]:
-        count = self._in_flight.get(reseller_id, 0)
-        if count >= self.limit:
-            raise TooManyRequests(
-                f"At most {self.limit} simulations at once (HOOKLINE_SIMULATION_CONCURRENCY)",
-                headers={"Retry-After": "1"},
-            )
-        self._in_flight[reseller_id] = count + 1
-        try:
-            yield
-        finally:
-            remaining = self._in_flight[reseller_id] - 1
-            if remaining:
-                self._in_flight[reseller_id] = remaining
-            else:
-                del self._in_flight[reseller_id]
-
-    def in_flight(self, reseller_id: str) -> int:
-        return self._in_flight.get(reseller_id, 0)
+def simulation_slots(limit: int) -> TenantSlots:
+    """A simulation may wait the whole delivery timeout on a receiver that never answers;
+    without a cap one reseller could tie up the outbound pool for everyone."""
+    return TenantSlots(limit, what="simulations", setting="HOOKLINE_SIMULATION_CONCURRENCY")
 
 
-def _slots(request: Request) -> SimulationSlots:
-    slots: SimulationSlots = request.app.state.simulation_slots
+def _slots(request: Request) -> TenantSlots:
+    slots: TenantSlots = request.app.state.simulation_slots
     return slots
 
 
-SimulationSlotsDep = Annotated[SimulationSlots, Depends(_slots)]
+SimulationSlotsDep = Annotated[TenantSlots, Depends(_slots)]
 
 
 def _check_type(webhook: Webhook, event_type: str) -> None:
