@@ -28,6 +28,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
+from app.db.rows import changed_rows
 from app.db.tenancy import get_owned
 from app.deliveries.schemas import RecoverIn
 from app.deliveries.service import not_leased
@@ -130,7 +131,7 @@ async def work_chunk(
                 )
                 .execution_options(synchronize_session=False)
             )
-            queued = getattr(result, "rowcount", 0) or 0
+            queued = changed_rows(result)
             recovery.cursor = ids[-1]
             recovery.queued += queued
             if queued and session.get_bind().dialect.name == "postgresql":

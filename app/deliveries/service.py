@@ -16,6 +16,7 @@ from sqlalchemy import and_, case, false, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from app.db.rows import changed_rows
 from app.db.session import after_commit
 from app.db.tenancy import get_owned, owned_by
 from app.deliveries.schemas import EARLIEST, LATEST, OUT_OF_RANGE
@@ -125,7 +126,7 @@ async def retry_delivery(
         )
         .execution_options(synchronize_session=False)
     )
-    if not getattr(revived, "rowcount", 0):
+    if not changed_rows(revived):
         raise Conflict(
             "An attempt of this delivery is in progress; its result decides what happens next"
         )

@@ -29,6 +29,7 @@ from typing import cast
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.db.rows import changed_rows
 from app.deliveries.service import cancel_pending
 from app.dispatch import limits
 from app.dispatch.pg_store import PgStore
@@ -285,7 +286,7 @@ class Claimer:
                 .execution_options(synchronize_session=False)
             )
             await session.commit()
-        return cast(int, getattr(result, "rowcount", 0))
+        return changed_rows(result)
 
     async def release(self, jobs: Sequence[Job], at: datetime, now: datetime) -> None:
         """Give claims back unattempted: due at `at`, unowned (only while still ours)."""

@@ -13,12 +13,12 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import cast
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
+from app.db.rows import changed_rows
 from app.deliveries.service import cancel_pending
 from app.dispatch.rollups import hour_of
 from app.kit.ids import first_id_at
@@ -91,7 +91,7 @@ async def forget_expired_secrets(session: AsyncSession, *, now: datetime) -> int
         .values(previous_secret=None, previous_secret_expires_at=None)
         .execution_options(synchronize_session=False)
     )
-    return cast(int, getattr(result, "rowcount", 0))
+    return changed_rows(result)
 
 
 async def prune_events(

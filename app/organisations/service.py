@@ -10,11 +10,11 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.keys import MintedKey, live_key, mint_key
 from app.auth.revocation import announce
+from app.db.rows import changed_rows
 from app.db.tenancy import get_owned, owned_by
 from app.errors import NotFound
 from app.kit.ids import first_id_at
@@ -170,7 +170,7 @@ async def revoke_ingest_key(
     until a key is added)."""
     await get_organisation(session, reseller_id, organisation_id)
     now = utc_now()
-    result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
+    result = await session.execute(
         update(ApiKey)
         .where(
             ApiKey.id == key_id,
@@ -181,7 +181,7 @@ async def revoke_ingest_key(
         .values(revoked_at=now),
         execution_options={"synchronize_session": False},
     )
-    if result.rowcount == 0:
+    if changed_rows(result) == 0:
         raise NotFound("Ingest key not found")
     await announce(session)
     log.info("revoked ingest key %s of organisation %s", key_id, organisation_id)

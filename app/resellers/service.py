@@ -2,12 +2,12 @@ import logging
 from typing import Any
 
 from sqlalchemy import Select, exists, select, update
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.auth.keys import MintedKey, live_key, mint_key
 from app.auth.revocation import announce
+from app.db.rows import changed_rows
 from app.errors import Conflict, NotFound
 from app.kit.pagination import page_of, paginate_newest_first
 from app.kit.time import utc_now
@@ -97,11 +97,11 @@ async def revoke_api_key(
                 live_key(other, now),
             )
         )
-    result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
+    result = await session.execute(
         update(ApiKey).where(*condition).values(revoked_at=now),
         execution_options={"synchronize_session": False},
     )
-    if result.rowcount == 0:
+    if changed_rows(result) == 0:
         found = await session.scalar(_live_api_keys(reseller_id).where(ApiKey.id == key_id))
         if found is None:
             raise NotFound("API key not found")
