@@ -120,6 +120,33 @@ function windowValue(f: WindowForm): { since: string; until?: string } | null {
   return until ? { since, until } : { since };
 }
 
+/** Submitting a window form: the window checked, `send` called once (the button disabled
+ * meanwhile), the dialog closed with the answer for `onOk`, or the API's errors under their fields. */
+function onWindowSubmit<T>(
+  f: WindowForm,
+  fields: readonly string[],
+  modal: { close(): void },
+  onOk: (answer: T) => void,
+  send: (window_: { since: string; until?: string }) => Promise<T>,
+): void {
+  f.form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    clearErrors(f);
+    const window_ = windowValue(f);
+    if (!window_) return;
+    f.submit.disabled = true;
+    send(window_)
+      .then((answer) => {
+        modal.close();
+        onOk(answer);
+      })
+      .catch((err: unknown) => {
+        f.submit.disabled = false;
+        showApiError(f, err, fields);
+      });
+  });
+}
+
 /** The Recover… dialog; `onStarted` gets the 202's recovery. */
 export function openRecover(api: Api, webhook: Webhook, onStarted: (r: Recovery) => void): void {
   const fields = ["since", "until", "statuses", "eventTypes"];
@@ -168,27 +195,14 @@ export function openRecover(api: Api, webhook: Webhook, onStarted: (r: Recovery)
   f.errors.eventTypes = typeErr;
   const modal = openModal({ title: "Recover deliveries", testid: "recover-modal", body: [f.form], footer: [f.cancel, f.submit] });
   f.cancel.addEventListener("click", () => modal.close());
-  f.form.addEventListener("submit", (ev) => {
-    ev.preventDefault();
-    clearErrors(f);
-    const window_ = windowValue(f);
-    if (!window_) return;
+  onWindowSubmit(f, fields, modal, onStarted, (window_) => {
     const eventTypes = typeBoxes.filter((b) => b.box.checked).map((b) => b.t);
     const input = {
       ...window_,
       statuses: statusBoxes.filter((b) => b.box.checked).map((b) => b.s),
       ...(eventTypes.length > 0 ? { eventTypes } : {}),
     };
-    f.submit.disabled = true;
-    recover(api, webhook.id, input)
-      .then((r) => {
-        modal.close();
-        onStarted(r);
-      })
-      .catch((err: unknown) => {
-        f.submit.disabled = false;
-        showApiError(f, err, fields);
-      });
+    return recover(api, webhook.id, input);
   });
 }
 
@@ -208,22 +222,7 @@ export function openReplay(api: Api, webhook: Webhook, onDone: (r: ReplayResult)
   );
   const modal = openModal({ title: "Replay missing events", testid: "replay-modal", body: [f.form], footer: [f.cancel, f.submit] });
   f.cancel.addEventListener("click", () => modal.close());
-  f.form.addEventListener("submit", (ev) => {
-    ev.preventDefault();
-    clearErrors(f);
-    const window_ = windowValue(f);
-    if (!window_) return;
-    f.submit.disabled = true;
-    replayMissing(api, webhook.id, window_)
-      .then((r) => {
-        modal.close();
-        onDone(r);
-      })
-      .catch((err: unknown) => {
-        f.submit.disabled = false;
-        showApiError(f, err, fields);
-      });
-  });
+  onWindowSubmit(f, fields, modal, onDone, (window_) => replayMissing(api, webhook.id, window_));
 }
 
 export interface RecoveryView {

@@ -5,8 +5,8 @@
 import type { Api } from "../api";
 import { confirmAction } from "../ui/confirm";
 import { errorMessage, h, replace, statusLine } from "../ui/dom";
+import { keyDates, revokeButton } from "../ui/keys";
 import { revealOnce } from "../ui/reveal";
-import { formatDateTime } from "../ui/time";
 import { notify } from "../ui/toast";
 import { createIngestKey, listIngestKeys, revokeIngestKey, type IngestKey, type IngestKeyCreated, type Organisation } from "./api";
 import { keyState, keyStateText, OVERLAPS } from "./format";
@@ -68,21 +68,8 @@ export function ingestKeysPanel(
         testid: "ingest-key-state",
         text: keyStateText(key.expiresAt, now),
       }),
-      h(
-        "span",
-        { class: "muted small key-dates" },
-        "Created ",
-        h("time", { testid: "ingest-key-created", attrs: { datetime: key.createdAt }, text: formatDateTime(key.createdAt) }),
-        " · Last used ",
-        h("span", { testid: "ingest-key-last-used", text: key.lastUsedAt ? formatDateTime(key.lastUsedAt) : "never" }),
-      ),
-      h("button", {
-        class: "btn btn-sm btn-ghost btn-danger-text",
-        testid: "revoke-ingest-key",
-        attrs: { type: "button", "aria-label": `Revoke ingest key ${key.prefix}` },
-        text: "Revoke",
-        on: { click: () => confirmRevoke(key) },
-      }),
+      keyDates("ingest-key", key),
+      revokeButton("revoke-ingest-key", `Revoke ingest key ${key.prefix}`, () => confirmRevoke(key)),
     );
   }
 

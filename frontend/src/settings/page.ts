@@ -9,8 +9,8 @@ import type { PageMount } from "../context";
 import { nameMessage } from "../organisations/name-form";
 import { confirmAction } from "../ui/confirm";
 import { errorMessage, h, replace, statusLine } from "../ui/dom";
+import { keyDates, revokeButton } from "../ui/keys";
 import { revealOnce } from "../ui/reveal";
-import { formatDateTime } from "../ui/time";
 import { notify } from "../ui/toast";
 import { createApiKey, listApiKeys, revokeApiKey, type ApiKey } from "./api";
 import "./keys.css";
@@ -56,21 +56,8 @@ export const mountSettings: PageMount = (host, ctx) => {
       h("strong", { class: "key-name", testid: "api-key-name", text: key.name }),
       h("code", { class: "key-prefix", testid: "api-key-prefix", text: `${key.prefix}…` }),
       key.current ? h("span", { class: "badge badge-blue", testid: "api-key-current", text: "This browser" }) : null,
-      h(
-        "span",
-        { class: "muted small key-dates" },
-        "Created ",
-        h("time", { testid: "api-key-created", attrs: { datetime: key.createdAt }, text: formatDateTime(key.createdAt) }),
-        " · Last used ",
-        h("span", { testid: "api-key-last-used", text: key.lastUsedAt ? formatDateTime(key.lastUsedAt) : "never" }),
-      ),
-      h("button", {
-        class: "btn btn-sm btn-ghost btn-danger-text",
-        testid: "revoke-api-key",
-        attrs: { type: "button", "aria-label": `Revoke API key ${key.name}` },
-        text: "Revoke",
-        on: { click: () => confirmRevoke(key) },
-      }),
+      keyDates("api-key", key),
+      revokeButton("revoke-api-key", `Revoke API key ${key.name}`, () => confirmRevoke(key)),
     );
   }
 
