@@ -26,6 +26,7 @@ from app.auth.keys import forget_verified, heard_until, listening
 from app.db.session import after_commit
 from app.dispatch.listen import asyncpg_dsn
 from app.events.service import forget_parties
+from app.kit.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,8 @@ class RevocationListener:
             while True:
                 await asyncio.sleep(HEARTBEAT_SECONDS)
                 sent = time.monotonic()
-                await asyncio.wait_for(connection.fetchval("SELECT 1"), HEARTBEAT_TIMEOUT_SECONDS)
+                async with asyncio.timeout(HEARTBEAT_TIMEOUT_SECONDS):
+                    await connection.fetchval("SELECT 1")
                 heard_until(sent)
         finally:
             if up:
@@ -107,10 +109,7 @@ class RevocationListener:
                 await asyncio.wait_for(connection.close(), 2)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
 
 
 @contextlib.asynccontextmanager

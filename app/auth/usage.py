@@ -18,6 +18,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.kit.tasks import cancel_and_wait
 from app.models import ApiKey
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,5 @@ async def key_usage_component(app: Any) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait(task)
         await usage.flush(sessions)

@@ -14,6 +14,8 @@ from typing import Any
 
 import asyncpg
 
+from app.kit.tasks import cancel_and_wait
+
 log = logging.getLogger(__name__)
 
 CHANNEL = "hookline_deliveries"
@@ -61,7 +63,4 @@ class Listener:
             await asyncio.sleep(RECONNECT_SECONDS)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)

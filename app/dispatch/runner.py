@@ -18,6 +18,7 @@ from app.dispatch.housekeeping import run_housekeeping
 from app.dispatch.worker import Dispatcher
 from app.egress.client import create_http_session
 from app.kit.signals import Signals
+from app.kit.tasks import cancel_and_wait
 from app.kit.time import utc_now
 from app.ops.logging import configure_logging
 from app.ops.metrics import metrics_server
@@ -55,7 +56,7 @@ async def dispatcher_component(app: FastAPI) -> AsyncIterator[Dispatcher]:
     try:
         yield dispatcher
     finally:
-        housekeeping.cancel()
+        await cancel_and_wait(housekeeping)
         await dispatcher.stop()
 
 
@@ -89,7 +90,7 @@ async def serve_worker(
             print("WORKER READY", flush=True)  # noqa: T201 - the supervisor's readiness line
             await stop.wait()
             log.info("worker stopping")
-            housekeeping.cancel()
+            await cancel_and_wait(housekeeping)
             await dispatcher.stop()
     finally:
         await engine.dispose()
