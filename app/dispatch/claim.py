@@ -58,11 +58,10 @@ class Job:
     scheme: str = HOOKLINE
     previous_secret: str | None = None
     previous_secret_expires_at: datetime | None = None
-    # Tracing (`app.ops.tracing`): the row's ingest context, the webhook's opt-in, and the
-    # claim's context once traced. None while tracing is off (the row's column is NULL).
+    # Tracing (`app.ops.tracing`): the row's ingest context and the webhook's opt-in. None
+    # while tracing is off (the row's column is NULL).
     traceparent: str | None = None
     send_traceparent: bool = False
-    claim_traceparent: str | None = None
 
     @property
     def signing(self) -> Signing:

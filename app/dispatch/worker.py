@@ -135,7 +135,7 @@ class Dispatcher:
                     continue
                 self._more_waiting = claimed.more
                 if tracing is not None and claimed.jobs:
-                    claimed.jobs = tracing.claimed(claimed.jobs, started_ns=started, limit=limit)
+                    tracing.claimed(claimed.jobs, started_ns=started, limit=limit)
                 self._scheduler.add(claimed.jobs)
                 self._pump()
                 if claimed.jobs and claimed.more and self._room() > 0 and self._low():

@@ -358,3 +358,78 @@ async def test_the_otlp_exporter_posts_to_the_collector(database_url: str) -> No
     ids = [v.string_value for v in attributes["hookline.event_ids"].array_value.values]
     assert ids == [response.json()["id"]]
     assert attributes["hookline.organisation_id"].string_value == tenant.organisation_id
+
+
+async def test_the_sdk_sampler_decides_and_attempts_follow_their_ingest(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`OTEL_TRACES_SAMPLER=parentbased_traceidratio` at 0: no span is exported, the row
+    keeps its unsampled context, and the opted-in webhook still gets a `traceparent` of
+    that trace, with the sampled flag unset."""
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER_ARG", "0")
+    exporter = InMemorySpanExporter()
+    async with (
+        Receiver() as opted,
+        Receiver() as plain,
+        traced_app(database_url, exporter) as h,
+    ):
+        tenant, traced, other = await _two_webhooks(h.client, opted, plain, "Sampled out")
+        response = await h.client.post(
+            "/v1/events", json=app_event(), headers=tenant.ingest_headers
+        )
+        assert response.status_code == 202, response.text
+        [request] = await opted.wait_for(1)
+        await plain.wait_for(1)
+        stored = await _stored_traceparents(h, response.json()["id"])
+    # (Rows other tests of this module left pending may be attempted meanwhile: a sampled
+    # stored context is followed, so only this test's spans are looked for.)
+    ours = {traced["id"], other["id"]}
+    spans = records(exporter.get_finished_spans())
+    assert not [s for s in named(spans, "deliver") if s.attributes["hookline.webhook_id"] in ours]
+    assert not [
+        s
+        for s in named(spans, "ingest")
+        if s.attributes.get("hookline.reseller_id") == tenant.reseller_id
+    ]
+    [ingest] = set(stored)
+    parsed_ingest, parsed_sent = (
+        parse_traceparent(ingest),
+        parse_traceparent(request.headers["traceparent"]),
+    )
+    assert parsed_ingest is not None and parsed_sent is not None
+    assert parsed_ingest[0] == parsed_sent[0]  # the same trace
+    assert parsed_ingest[1] != parsed_sent[1]  # the attempt's own span id
+    assert parsed_ingest[2] & 1 == 0 and parsed_sent[2] & 1 == 0  # neither sampled
+
+
+async def test_a_delivery_queued_while_tracing_was_off_is_a_trace_of_its_own(
+    database_url: str,
+) -> None:
+    """A row without a stored context (ingested by an untraced API): its attempt is a
+    root span, sampled by the SDK's default, still linked to the claim that took it."""
+    async with Receiver() as receiver:
+        quiet = create_app(make_settings(database_url, allow_private_targets=True))
+        async with quiet.router.lifespan_context(quiet):
+            transport = httpx.ASGITransport(app=quiet)
+            async with httpx.AsyncClient(transport=transport, base_url="http://h.test") as c:
+                tenant = await new_tenant(c, "Before tracing")
+                webhook = await new_webhook(c, tenant, url=receiver.url())
+                response = await c.post(
+                    "/v1/events", json=app_event(), headers=tenant.ingest_headers
+                )
+                assert response.status_code == 202, response.text
+        exporter = InMemorySpanExporter()
+        async with traced_app(database_url, exporter) as h:
+            await receiver.wait_for(1)
+            [delivery] = await h.deliveries(tenant, webhook["id"])
+            await h.wait_delivery(tenant, delivery["id"], lambda d: d["status"] == "succeeded")
+            assert await _stored_traceparents(h, response.json()["id"]) == [None]
+    spans = records(exporter.get_finished_spans())
+    [attempt] = [
+        s for s in named(spans, "deliver") if s.attributes["hookline.webhook_id"] == webhook["id"]
+    ]
+    assert attempt.parent_id is None and attempt.flags & 1 == 1
+    [(_, claim_id)] = attempt.links
+    assert claim_id in {s.span_id for s in named(spans, "claim")}
+    assert attempt.attributes["http.response.status_code"] == 200
