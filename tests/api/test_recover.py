@@ -316,3 +316,38 @@ async def test_recovered_and_replayed_deliveries_wake_the_dispatchers(
     finally:
         if listener is not None:
             await listener.close()
+
+
+async def test_a_webhooks_recoveries_are_listed_newest_first(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    tenant = await new_tenant(client)
+    webhook = await new_webhook(client, tenant)
+    other = await new_webhook(client, tenant, name="Other")
+    await ingest(client, tenant, 2)
+    now = utc_now()
+    await set_rows(
+        app, [d.id for d in await deliveries_of(app, webhook["id"])], **finished("failed", now)
+    )
+    since = iso(now - timedelta(hours=1))
+    started = []
+    for _ in range(3):
+        response = await _recover(client, tenant, webhook["id"], since=since)
+        assert response.status_code == 202, response.text
+        started.append(response.json())
+    assert (await _recover(client, tenant, other["id"], since=since)).status_code == 202
+
+    path = f"/v1/webhooks/{webhook['id']}/recoveries"
+    first = await client.get(path, params={"limit": 2}, headers=tenant.headers)
+    assert first.status_code == 200, first.text
+    assert first.json()["data"] == [started[2], started[1]]  # as each one reads back
+    cursor = first.json()["nextCursor"]
+    rest = await client.get(path, params={"limit": 2, "cursor": cursor}, headers=tenant.headers)
+    assert rest.json() == {"data": [started[0]], "nextCursor": None}
+    assert [r["queued"] for r in reversed(first.json()["data"] + rest.json()["data"])] == [2, 0, 0]
+
+    stranger = await new_tenant(client, "Stranger")
+    foreign = await client.get(path, headers=stranger.headers)
+    assert foreign.status_code == 404 and foreign.json()["error"]["code"] == "not_found"
+    bad = await client.get(path, params={"cursor": "nope"}, headers=tenant.headers)
+    assert bad.status_code == 422 and "cursor" in bad.json()["error"]["fields"]
