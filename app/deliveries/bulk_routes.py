@@ -4,7 +4,6 @@ from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy import select
 
 from app.auth.deps import ResellerAuth
 from app.auth.route import ApiRoute
@@ -12,12 +11,12 @@ from app.db.session import SessionDep, SessionmakerDep
 from app.db.tenancy import get_owned
 from app.deliveries import recover, replay
 from app.deliveries.schemas import RecoverIn, RecoveryOut, ReplayOut, Window
-from app.kit.pagination import Page, page_of, paginate_newest_first
+from app.kit.pagination import Page
 from app.kit.params import DEFAULT_PAGE, CursorParam, LimitParam
 from app.kit.slots import TenantSlots
 from app.kit.state import SettingsDep, SignalsDep
 from app.kit.time import utc_now
-from app.models import Recovery, Webhook
+from app.models import Recovery
 
 router = APIRouter(tags=["deliveries"], route_class=ApiRoute)
 
@@ -76,12 +75,9 @@ async def list_recoveries(
     cursor: CursorParam = None,
 ) -> Page[RecoveryOut]:
     """The webhook's recoveries, newest first (a 404 for another reseller's webhook)."""
-    await get_owned(session, Webhook, principal.reseller_id, webhook_id, what="Webhook")
-    query = select(Recovery).where(
-        Recovery.reseller_id == principal.reseller_id, Recovery.webhook_id == webhook_id
+    rows, next_cursor = await recover.list_for_webhook(
+        session, principal.reseller_id, webhook_id, limit=limit, cursor=cursor
     )
-    query = paginate_newest_first(query, Recovery.id, limit=limit, cursor=cursor)
-    rows, next_cursor = page_of(list((await session.execute(query)).scalars()), limit)
     return Page[RecoveryOut](
         data=[RecoveryOut.model_validate(r) for r in rows], next_cursor=next_cursor
     )

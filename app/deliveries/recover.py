@@ -35,6 +35,7 @@ from app.deliveries.service import not_leased
 from app.errors import Conflict
 from app.events.writer import NOTIFY_CHANNEL
 from app.kit.ids import first_id_at
+from app.kit.pagination import page_of, paginate_newest_first
 from app.kit.signals import Signals
 from app.kit.time import utc_now
 from app.models import Delivery, Recovery, Webhook
@@ -90,6 +91,18 @@ async def start(
     session.add(recovery)
     await session.flush()
     return recovery
+
+
+async def list_for_webhook(
+    session: AsyncSession, reseller_id: str, webhook_id: str, *, limit: int, cursor: str | None
+) -> tuple[list[Recovery], str | None]:
+    """A page of the webhook's recoveries, newest first (404 for another reseller's)."""
+    await get_owned(session, Webhook, reseller_id, webhook_id, what="Webhook")
+    query = select(Recovery).where(
+        Recovery.reseller_id == reseller_id, Recovery.webhook_id == webhook_id
+    )
+    query = paginate_newest_first(query, Recovery.id, limit=limit, cursor=cursor)
+    return page_of(list((await session.execute(query)).scalars()), limit)
 
 
 async def work_chunk(
