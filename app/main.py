@@ -32,6 +32,7 @@ from app.live.server import live_component, live_feed
 from app.ops.body_limit import BodyLimitMiddleware
 from app.ops.health import router as health_router
 from app.ops.logging import configure_logging
+from app.ops.memory import unmap_large_allocations
 from app.ops.metrics import router as metrics_router
 from app.ops.request_id import RequestIdMiddleware
 from app.ops.tracing import tracing_component
@@ -49,6 +50,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     # Here rather than in create_app: uvicorn configures its loggers after the app is built.
     configure_logging(settings)
+    unmap_large_allocations()  # ingest's large bodies: see app.ops.memory
     engine = create_engine(settings)
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)

@@ -21,6 +21,7 @@ from app.kit.signals import Signals
 from app.kit.tasks import cancel_and_wait
 from app.kit.time import utc_now
 from app.ops.logging import configure_logging
+from app.ops.memory import unmap_large_allocations
 from app.ops.metrics import metrics_server
 from app.ops.tracing import Tracing
 
@@ -66,6 +67,7 @@ async def serve_worker(
     """The dispatcher alone until `stop` is set; then a graceful stop. With
     `HOOKLINE_WORKER_METRICS_PORT`, /metrics too; with `HOOKLINE_OTEL_ENDPOINT`, traces
     (`span_exporter` replaces the OTLP exporter: tests)."""
+    unmap_large_allocations()  # claimed bodies can be large too: see app.ops.memory
     engine = create_engine(settings)
     tracing = Tracing.open(settings, role="worker", exporter=span_exporter)
     try:
