@@ -1,7 +1,9 @@
+from collections.abc import Mapping
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.deps import ResellerAuth
 from app.db.session import SessionDep
@@ -20,11 +22,20 @@ StatusParam = Annotated[
 ]
 
 
-def delivery_out(delivery: Delivery) -> DeliveryOut:
+def delivery_out(delivery: Delivery, organisations: Mapping[str, str]) -> DeliveryOut:
+    """The API's view of a row; `organisations` maps event ids to organisation ids
+    (`service.organisations_of`)."""
     fields = {c: getattr(delivery, c) for c in _FIELDS}
     if delivery.status != PENDING:  # a cancelled row may still hold its attempt's lease end
         fields["next_attempt_at"] = None
-    return DeliveryOut.model_validate({**fields, "event": delivery.event_type})
+    organisation_id = organisations.get(delivery.event_id)
+    return DeliveryOut.model_validate(
+        {**fields, "event": delivery.event_type, "organisation_id": organisation_id}
+    )
+
+
+async def _out(session: AsyncSession, delivery: Delivery) -> DeliveryOut:
+    return delivery_out(delivery, await service.organisations_of(session, [delivery]))
 
 
 _FIELDS = (
@@ -72,7 +83,10 @@ async def list_deliveries(
         limit=limit,
         cursor=cursor,
     )
-    return Page[DeliveryOut](data=[delivery_out(d) for d in rows], next_cursor=next_cursor)
+    organisations = await service.organisations_of(session, rows)
+    return Page[DeliveryOut](
+        data=[delivery_out(d, organisations) for d in rows], next_cursor=next_cursor
+    )
 
 
 @router.get("/{delivery_id}", response_model=DeliveryDetail)
@@ -84,7 +98,7 @@ async def get_delivery(
     attempts = await service.list_attempts(session, delivery.id)
     return DeliveryDetail.model_validate(
         {
-            **delivery_out(delivery).model_dump(),
+            **(await _out(session, delivery)).model_dump(),
             "attempts": [AttemptOut.model_validate(a) for a in attempts],
         }
     )
@@ -96,4 +110,4 @@ async def retry_delivery(
 ) -> DeliveryOut:
     """Deliver again now, including a delivery that has `failed`."""
     delivery = await service.retry_delivery(session, signals, principal.reseller_id, delivery_id)
-    return delivery_out(delivery)
+    return await _out(session, delivery)

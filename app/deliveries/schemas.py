@@ -11,6 +11,7 @@ class DeliveryOut(Schema):
     id: str
     event_id: str
     webhook_id: str
+    organisation_id: str | None  # the event's organisation (None once the event is pruned)
     event: str
     status: str
     attempt_count: int

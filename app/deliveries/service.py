@@ -88,6 +88,17 @@ async def list_deliveries(
     return page_of(list((await session.execute(query)).scalars()), limit)
 
 
+async def organisations_of(session: AsyncSession, deliveries: list[Delivery]) -> dict[str, str]:
+    """Event id -> its organisation's id, for the deliveries' events (one indexed query)."""
+    event_ids = {d.event_id for d in deliveries}
+    if not event_ids:
+        return {}
+    rows = await session.execute(
+        select(Event.id, Event.organisation_id).where(Event.id.in_(event_ids))
+    )
+    return dict(rows.tuples().all())
+
+
 async def get_delivery(session: AsyncSession, reseller_id: str, delivery_id: str) -> Delivery:
     return await get_owned(session, Delivery, reseller_id, delivery_id, what="Delivery")
 

@@ -93,6 +93,8 @@ export interface Delivery {
   id: string;
   eventId: string;
   webhookId: string;
+  /** The event's organisation; null once the event has been pruned. */
+  organisationId: string | null;
   event: EventType;
   status: DeliveryStatus;
   attemptCount: number;

@@ -92,3 +92,23 @@ async def test_bad_filters_are_422(client: httpx.AsyncClient) -> None:
         response = await client.get("/v1/deliveries", params=query, headers=tenant.headers)
         assert response.status_code == 422, (query, response.text)
         assert response.json()["error"]["code"] == "validation_error"
+
+
+async def test_each_delivery_names_its_events_organisation(client: httpx.AsyncClient) -> None:
+    """In the log, the detail and a retry's answer (one query for a page's organisations)."""
+    first = await new_tenant(client, "Named")
+    second = await second_organisation(client, first)
+    await new_webhook(client, first)
+    await ingest(client, first, 2)
+    await ingest(client, second, 1)
+    response = await client.get("/v1/deliveries", headers=first.headers)
+    assert response.status_code == 200, response.text
+    listed = response.json()["data"]
+    organisations = [d["organisationId"] for d in listed]  # newest first
+    assert organisations == [second.organisation_id] + [first.organisation_id] * 2
+    newest = listed[0]
+    detail = await client.get(f"/v1/deliveries/{newest['id']}", headers=first.headers)
+    assert detail.json()["organisationId"] == second.organisation_id
+    retried = await client.post(f"/v1/deliveries/{newest['id']}/retry", headers=first.headers)
+    assert retried.status_code == 202, retried.text  # pending, not in flight: due now
+    assert retried.json()["organisationId"] == second.organisation_id

@@ -71,6 +71,10 @@ async def test_filters_and_lookup_live_in_the_url(
     await dash.open(tenant, link)
     await expect(rows).to_have_count(1)
     assert await shown(page) == [beta_app]
+    # Each row names its event's organisation (by name once the names have loaded).
+    origin = rows.first.get_by_test_id("delivery-org")
+    await expect(origin).to_have_text("Beta Clinics")
+    assert await origin.get_attribute("data-organisation-id") == beta.organisation_id
     await expect(page.get_by_test_id("delivery-event-filter")).to_have_value(APP)
     org_filter = page.get_by_test_id("delivery-org-filter")
     await expect(org_filter).to_have_value(beta.organisation_id)

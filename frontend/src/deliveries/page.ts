@@ -26,6 +26,8 @@ export function mountDeliveries(host: HTMLElement, { api }: AppContext, webhookI
   let generation = 0;
   let watchTimer: number | undefined;
   const recoveries: RecoveryView[] = [];
+  const organisationNames = new Map<string, string>();
+  const organisationName = (id: string): string => organisationNames.get(id) ?? id;
 
   const info = h("div", { class: "delivery-webhook", testid: "deliveries-webhook" });
   const endpointSlot = h("div", { class: "endpoint-slot" });
@@ -120,7 +122,7 @@ export function mountDeliveries(host: HTMLElement, { api }: AppContext, webhookI
       const page = await listDeliveries(api, webhookId, filters, cursor);
       if (!alive || gen !== generation) return false;
       errorLine.replaceChildren();
-      const rows = page.data.map((d) => deliveryRow(api, d).el);
+      const rows = page.data.map((d) => deliveryRow(api, d, organisationName).el);
       if (reset) list.replaceChildren(...rows);
       else list.append(...rows);
       cursor = page.nextCursor;
@@ -180,7 +182,14 @@ export function mountDeliveries(host: HTMLElement, { api }: AppContext, webhookI
     .then((w) => alive && renderWebhook(w))
     .catch((err: unknown) => alive && replace(info, statusLine(`Webhook not found: ${errorMessage(err)}`, "error")));
   listOrganisations(api)
-    .then((orgs) => alive && bar.setOrganisations(orgs))
+    .then((orgs) => {
+      if (!alive) return;
+      bar.setOrganisations(orgs);
+      for (const o of orgs) organisationNames.set(o.id, o.name);
+      for (const el of list.querySelectorAll<HTMLElement>("[data-testid=delivery-org]")) {
+        el.textContent = organisationName(el.dataset.organisationId ?? "");
+      }
+    })
     .catch(() => undefined); // the filter then offers only "All organisations" (and a linked id)
   void health.reload();
   void loadPage(true);

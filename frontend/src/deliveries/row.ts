@@ -72,7 +72,10 @@ export interface DeliveryRowView {
   el: HTMLElement;
 }
 
-export function deliveryRow(api: Api, initial: Delivery): DeliveryRowView {
+/** An organisation's name by id (the id itself until the names have loaded). */
+export type OrganisationName = (id: string) => string;
+
+export function deliveryRow(api: Api, initial: Delivery, organisationName: OrganisationName = (id) => id): DeliveryRowView {
   let delivery = initial;
   let open = false;
   let pollTimer: number | undefined;
@@ -105,6 +108,14 @@ export function deliveryRow(api: Api, initial: Delivery): DeliveryRowView {
       h("span", { class: "chevron" }, icon("chevron", 14)),
       eventBadge(delivery.event),
       statusBadge(delivery.status, "delivery-status"),
+      delivery.organisationId
+        ? h("span", {
+            class: "muted small",
+            testid: "delivery-org",
+            attrs: { "data-organisation-id": delivery.organisationId },
+            text: organisationName(delivery.organisationId),
+          })
+        : null,
       h("span", { class: "small", testid: "delivery-attempts", text: `${delivery.attemptCount} attempt${delivery.attemptCount === 1 ? "" : "s"}` }),
       h("span", {
         class: `small status-code ${code !== null && code >= 200 && code < 300 ? "is-ok" : code === null ? "" : "is-bad"}`,
