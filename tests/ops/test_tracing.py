@@ -409,16 +409,16 @@ async def test_a_delivery_queued_while_tracing_was_off_is_a_trace_of_its_own(
     """A row without a stored context (ingested by an untraced API): its attempt is a
     root span, sampled by the SDK's default, still linked to the claim that took it."""
     async with Receiver() as receiver:
-        quiet = create_app(make_settings(database_url, allow_private_targets=True))
-        async with quiet.router.lifespan_context(quiet):
-            transport = httpx.ASGITransport(app=quiet)
-            async with httpx.AsyncClient(transport=transport, base_url="http://h.test") as c:
-                tenant = await new_tenant(c, "Before tracing")
-                webhook = await new_webhook(c, tenant, url=receiver.url())
-                response = await c.post(
-                    "/v1/events", json=app_event(), headers=tenant.ingest_headers
-                )
-                assert response.status_code == 202, response.text
+        untraced = traced_app(
+            database_url, InMemorySpanExporter(), otel_endpoint=None, dispatcher="off"
+        )
+        async with untraced as quiet:  # tracing off, nothing delivered yet
+            tenant = await new_tenant(quiet.client, "Before tracing")
+            webhook = await new_webhook(quiet.client, tenant, url=receiver.url())
+            response = await quiet.client.post(
+                "/v1/events", json=app_event(), headers=tenant.ingest_headers
+            )
+            assert response.status_code == 202, response.text
         exporter = InMemorySpanExporter()
         async with traced_app(database_url, exporter) as h:
             await receiver.wait_for(1)
